@@ -5,6 +5,8 @@
 
 pub mod classify;
 pub mod model;
+pub mod record;
+pub mod status;
 pub mod taxonomy;
 
 pub use classify::{Classification, Classifier, Label, Span, TextInput};
@@ -12,3 +14,4 @@ pub use model::{
     Channel, Interaction, InteractionKind, Language, Operational, Scores, SourcePosition, Speaker,
     Turn, UnknownName,
 };
+pub use record::{Record, TurnLabels};
