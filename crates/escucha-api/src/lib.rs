@@ -1,1 +1,69 @@
-//! escucha-api
+//! The HTTP API of escucha.
+//!
+//! [`router`] builds the whole application from an [`ApiState`], so tests
+//! drive it with `tower::ServiceExt::oneshot` without a socket.
+
+pub mod auth;
+pub mod error;
+mod handlers;
+pub mod openapi;
+pub mod params;
+
+use auth::Auth;
+use axum::routing::get;
+use axum::Router;
+use escucha_clickhouse::Store;
+use escucha_core::status::PipelineRuntime;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A dependency `/readyz` checks.
+#[async_trait::async_trait]
+pub trait Probe: Send + Sync {
+    fn name(&self) -> &str;
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// Renders the Prometheus text exposition.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Everything the handlers need.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub auth: Auth,
+    pub probes: Vec<Arc<dyn Probe>>,
+    pub pipelines: Vec<Arc<PipelineRuntime>>,
+    pub metrics: MetricsRender,
+    /// Figures from fewer answers than this are withheld.
+    pub min_sample: u64,
+    /// Custom theme ids accepted by the `theme` filter.
+    pub custom_themes: Vec<String>,
+    /// Directory of the static dashboard served at `/`, if any.
+    pub dashboard_dir: Option<PathBuf>,
+}
+
+/// The application: health, metrics, OpenAPI, `/api/v1` and the dashboard.
+pub fn router(state: ApiState) -> Router {
+    let dashboard = state.dashboard_dir.clone();
+    let shared = Arc::new(state);
+    let api = Router::new()
+        .route("/summary", get(handlers::summary))
+        .route("/timeseries", get(handlers::timeseries))
+        .route("/gaps", get(handlers::gaps))
+        .route("/interactions", get(handlers::interactions))
+        .route("/pipelines", get(handlers::pipelines))
+        .route("/values/{dimension}", get(handlers::values))
+        .fallback(handlers::not_found);
+    let mut app = Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .route("/openapi.json", get(handlers::openapi))
+        .nest("/api/v1", api)
+        .with_state(shared);
+    if let Some(dir) = dashboard {
+        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    app.layer(tower_http::trace::TraceLayer::new_for_http())
+}
