@@ -1,0 +1,379 @@
+//! The smaller subcommands.
+
+use crate::config::Config;
+use crate::process::Processor;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use escucha_api::auth::{hash_token, Role};
+use escucha_clickhouse::Store;
+use escucha_core::{Language, SourcePosition, TextInput};
+use escucha_pipeline::Pipeline;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// Directory of pipeline files (default: ./pipelines).
+    #[arg(long)]
+    pub pipelines: Option<PathBuf>,
+    /// API address (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Serve the API without tokens (loopback only; for a local demo).
+    #[arg(long)]
+    pub open: bool,
+    /// Static dashboard directory served at /.
+    #[arg(long)]
+    pub dashboard: Option<PathBuf>,
+    /// Only serve the API.
+    #[arg(long, conflicts_with = "no_api")]
+    pub no_ingest: bool,
+    /// Only run the pipelines.
+    #[arg(long)]
+    pub no_api: bool,
+}
+
+#[derive(Subcommand)]
+pub enum PipelinesCommand {
+    /// Check pipeline files and report every error with file and field path.
+    Validate {
+        /// Files or directories (default: ./pipelines).
+        paths: Vec<PathBuf>,
+    },
+    /// Print what would be stored for JSON lines on stdin, without Kafka or ClickHouse.
+    Try {
+        /// The pipeline file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct ProduceArgs {
+    /// Destination topic.
+    #[arg(long)]
+    pub topic: String,
+    /// JSON pointer of the field used as message key (e.g. /customer_id).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Interactions to generate.
+    #[arg(long, default_value_t = 6000)]
+    pub interactions: usize,
+    /// Days of history, ending now.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Malformed messages to include (they go to the dead-letter topics).
+    #[arg(long, default_value_t = 12)]
+    pub malformed: usize,
+    /// Pipeline directory whose topics are created.
+    #[arg(long)]
+    pub pipelines: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it once and the configuration entry holding its hash.
+    New {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum RoleArg {
+    Viewer,
+    Analyst,
+    Admin,
+}
+
+pub fn load_pipelines(dir: &Path) -> Result<Vec<Arc<Pipeline>>> {
+    match escucha_pipeline::load_dir(dir) {
+        Ok(p) if p.is_empty() => bail!("no pipeline files (*.toml) in {}", dir.display()),
+        Ok(p) => Ok(p.into_iter().map(Arc::new).collect()),
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            bail!("{} error(s) in the pipeline files; fix them and retry", errors.len())
+        }
+    }
+}
+
+/// Connects to ClickHouse, retrying for a while so a server that is still
+/// starting does not fail the command.
+pub async fn connect_store(config: &Config) -> Result<Store> {
+    let cfg = config.clickhouse();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Store::connect(cfg.clone()).await {
+            Ok(s) => {
+                tracing::info!(url = %cfg.url, version = s.server_version(), database = %cfg.database, "connected to ClickHouse");
+                return Ok(s);
+            }
+            Err(e) if e.is_retryable() && Instant::now() < deadline => {
+                tracing::warn!(error = %e, "ClickHouse not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("connecting to ClickHouse at {}", cfg.url)),
+        }
+    }
+}
+
+pub async fn migrate(config: Option<&Path>) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let store = connect_store(&config).await?;
+    let applied = store.migrate().await?;
+    if applied.is_empty() {
+        println!("schema up to date (database {})", config.clickhouse.database);
+    } else {
+        println!("applied migrations {applied:?} to database {}", config.clickhouse.database);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Result<ExitCode> {
+    match command {
+        PipelinesCommand::Validate { paths } => {
+            let paths = if paths.is_empty() { vec![Config::load(config)?.ingest.pipelines] } else { paths };
+            let mut errors = Vec::new();
+            let mut ok = Vec::new();
+            for p in &paths {
+                let result = if p.is_dir() { escucha_pipeline::load_dir(p) } else { escucha_pipeline::load_file(p).map(|p| vec![p]) };
+                match result {
+                    Ok(list) => ok.extend(list),
+                    Err(e) => errors.extend(e),
+                }
+            }
+            for e in &errors {
+                println!("{e}");
+            }
+            if errors.is_empty() {
+                for p in &ok {
+                    println!("ok  {}  {} ({}; topics {})", p.file().display(), p.name(), p.kind(), p.source().topics.join(", "));
+                }
+                println!("{} pipeline(s) valid", ok.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{} error(s)", errors.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+        PipelinesCommand::Try { file } => {
+            let pipeline = match escucha_pipeline::load_file(&file) {
+                Ok(p) => p,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    bail!("{} error(s) in {}", errors.len(), file.display());
+                }
+            };
+            let config = Config::load(config)?;
+            let classifier = Arc::new(escucha_classify::CueClassifier::builtin());
+            let processor = Processor::new(classifier, config.customer_key_secret()?);
+            let stdin = std::io::stdin();
+            let mut out = std::io::stdout().lock();
+            let (mut stored, mut rejected) = (0, 0);
+            for (i, line) in stdin.lock().lines().enumerate() {
+                let line = line.context("reading stdin")?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let source = SourcePosition { topic: "stdin".into(), partition: 0, offset: i as i64 };
+                let value = match processor.process(&pipeline, Some(line.as_bytes()), source) {
+                    Ok(record) => {
+                        stored += 1;
+                        json!({ "line": i + 1, "stored": record, "emotions": record.emotions(), "themes": record.themes() })
+                    }
+                    Err(r) => {
+                        rejected += 1;
+                        json!({ "line": i + 1, "dead_letter": { "kind": r.kind, "reason": r.reason } })
+                    }
+                };
+                writeln!(out, "{value}")?;
+            }
+            eprintln!("{stored} would be stored, {rejected} would go to {}", pipeline.source().dead_letter_topic);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ClassifyLine {
+    id: serde_json::Value,
+    text: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+pub async fn classify() -> Result<ExitCode> {
+    let classifier = escucha_classify::CueClassifier::builtin();
+    use escucha_core::Classifier;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failures = 0;
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value = match serde_json::from_str::<ClassifyLine>(&line) {
+            Ok(input) => {
+                let language = input.lang.as_deref().map(Language::from_tag).filter(|l| *l != Language::Other);
+                let c = classifier.classify(TextInput { text: &input.text, language });
+                json!({
+                    "id": input.id,
+                    "language": c.language,
+                    "emotions": c.emotions,
+                    "themes": c.themes,
+                    "engine": c.engine,
+                })
+            }
+            Err(e) => {
+                failures += 1;
+                json!({ "line": i + 1, "error": format!("expected {{\"id\", \"text\", \"lang\"?}}: {e}") })
+            }
+        };
+        writeln!(out, "{value}")?;
+    }
+    out.flush()?;
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn producer(config: &Config) -> Result<FutureProducer> {
+    Ok(config
+        .kafka()?
+        .client_config()
+        .set("linger.ms", "20")
+        .set("message.timeout.ms", "60000")
+        .set("queue.buffering.max.messages", "200000")
+        .create()
+        .context("creating the Kafka producer")?)
+}
+
+pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let kafka = config.kafka()?;
+    escucha_kafka::ensure_topics(&kafka, &[(args.topic.clone(), escucha_pipeline::DEFAULT_PARTITIONS)]).await?;
+    let producer = producer(&config)?;
+    let mut sent = 0usize;
+    let mut pending = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let key = args.key.as_deref().and_then(|ptr| {
+            serde_json::from_str::<serde_json::Value>(&line).ok().and_then(|v| v.pointer(ptr).map(|k| match k {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }))
+        });
+        let topic = args.topic.clone();
+        let p = producer.clone();
+        pending.push(tokio::spawn(async move {
+            let mut record: FutureRecord<'_, str, str> = FutureRecord::to(&topic).payload(&line);
+            if let Some(k) = &key {
+                record = record.key(k);
+            }
+            p.send(record, Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e)
+        }));
+        if pending.len() >= 5000 {
+            for t in pending.drain(..) {
+                t.await??;
+                sent += 1;
+            }
+        }
+    }
+    for t in pending {
+        t.await??;
+        sent += 1;
+    }
+    producer.flush(Duration::from_secs(30))?;
+    eprintln!("produced {sent} message(s) to {}", args.topic);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let kafka = config.kafka()?;
+    let dir = args.pipelines.clone().unwrap_or_else(|| config.ingest.pipelines.clone());
+    let pipelines = load_pipelines(&dir)?;
+    escucha_kafka::ensure_topics(&kafka, &crate::ingest::topics_of(&pipelines)).await.context("creating topics")?;
+    let cfg = escucha_demo::DemoConfig {
+        interactions: args.interactions,
+        days: args.days,
+        seed: args.seed,
+        now: chrono::Utc::now(),
+        malformed: args.malformed,
+    };
+    eprintln!("generating {} interactions over {} days …", cfg.interactions, cfg.days);
+    let events = escucha_demo::generate(&cfg);
+    let known: Vec<&String> = pipelines.iter().flat_map(|p| p.source().topics.iter()).collect();
+    if let Some(e) = events.iter().find(|e| !known.contains(&&e.topic)) {
+        bail!("no pipeline in {} consumes topic {}", dir.display(), e.topic);
+    }
+    let producer = producer(&config)?;
+    let total = events.len();
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(1000);
+    let mut done = 0usize;
+    for event in events {
+        let p = producer.clone();
+        pending.push(tokio::spawn(async move {
+            let record = FutureRecord::to(&event.topic).key(&event.key).payload(&event.payload);
+            p.send(record, Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e)
+        }));
+        if pending.len() == 1000 {
+            for t in pending.drain(..) {
+                t.await??;
+                done += 1;
+            }
+            eprint!("\rproduced {done}/{total}");
+        }
+    }
+    for t in pending {
+        t.await??;
+        done += 1;
+    }
+    producer.flush(Duration::from_secs(30))?;
+    eprintln!("\rproduced {done}/{total} messages in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token(command: TokenCommand) -> Result<ExitCode> {
+    match command {
+        TokenCommand::New { name, role } => {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut bytes);
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let role = match role {
+                RoleArg::Viewer => Role::Viewer,
+                RoleArg::Analyst => Role::Analyst,
+                RoleArg::Admin => Role::Admin,
+            };
+            println!("token (shown once; give it to the user): {token}");
+            println!();
+            println!("add to escucha.toml:");
+            println!("[[api.tokens]]");
+            println!("name = {}", toml::Value::String(name));
+            println!("role = \"{}\"", role.as_str());
+            println!("sha256 = \"{}\"", hash_token(&token));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

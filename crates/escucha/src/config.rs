@@ -1,0 +1,280 @@
+//! Configuration: an optional TOML file, then environment variables, then
+//! command-line flags. Secrets come only from the environment.
+
+use anyhow::{bail, Context, Result};
+use escucha_api::auth::TokenEntry;
+use escucha_clickhouse::ClickHouseConfig;
+use escucha_kafka::KafkaConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kafka: KafkaSection,
+    pub clickhouse: ClickHouseSection,
+    pub api: ApiSection,
+    pub ingest: IngestSection,
+    pub privacy: PrivacySection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSection {
+    pub brokers: String,
+    /// Any librdkafka property; `${VAR}` in a value is read from the environment.
+    pub properties: BTreeMap<String, String>,
+    pub replication_factor: i32,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        let d = KafkaConfig::default();
+        KafkaSection { brokers: d.brokers, properties: d.properties, replication_factor: d.replication_factor }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseSection {
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    /// Environment variable holding the password.
+    pub password_env: String,
+    /// Cluster name: DDL runs `ON CLUSTER` and creates replicated + distributed tables.
+    pub cluster: Option<String>,
+    pub insert_attempts: u32,
+}
+
+impl Default for ClickHouseSection {
+    fn default() -> Self {
+        let d = ClickHouseConfig::default();
+        ClickHouseSection {
+            url: d.url,
+            database: d.database,
+            user: d.user,
+            password_env: "ESCUCHA_CLICKHOUSE_PASSWORD".into(),
+            cluster: None,
+            insert_attempts: d.insert_attempts,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSection {
+    pub bind: String,
+    /// Serve without tokens. Refused unless bound to a loopback address.
+    pub open: bool,
+    /// Figures from fewer answers are withheld.
+    pub min_sample: u64,
+    pub tokens: Vec<TokenEntry>,
+    /// Static dashboard directory served at `/`.
+    pub dashboard_dir: Option<PathBuf>,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection { bind: "127.0.0.1:8080".into(), open: false, min_sample: 5, tokens: vec![], dashboard_dir: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    pub pipelines: PathBuf,
+    pub batch_size: usize,
+    pub linger_ms: u64,
+    /// Dedicated classification threads (0 = one per core).
+    pub classify_threads: usize,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection { pipelines: "pipelines".into(), batch_size: 1000, linger_ms: 250, classify_threads: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySection {
+    /// Environment variable holding the secret of the keyed customer hash.
+    pub customer_key_secret_env: String,
+    /// File holding the secret when the variable is unset; created on first use.
+    pub customer_key_secret_file: PathBuf,
+}
+
+impl Default for PrivacySection {
+    fn default() -> Self {
+        PrivacySection {
+            customer_key_secret_env: "ESCUCHA_CUSTOMER_KEY_SECRET".into(),
+            customer_key_secret_file: default_home().join("customer-key.secret"),
+        }
+    }
+}
+
+/// `$ESCUCHA_HOME`, or `.escucha` in the working directory.
+pub fn default_home() -> PathBuf {
+    std::env::var_os("ESCUCHA_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".escucha"))
+}
+
+/// Replaces `${NAME}` with the environment variable `NAME`; a missing
+/// variable is an error naming the property.
+pub fn expand_env(key: &str, value: &str) -> Result<String> {
+    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("valid regex");
+    let mut missing = None;
+    let out = re.replace_all(value, |c: &regex::Captures<'_>| match std::env::var(&c[1]) {
+        Ok(v) => v,
+        Err(_) => {
+            missing.get_or_insert_with(|| c[1].to_string());
+            String::new()
+        }
+    });
+    if let Some(name) = missing {
+        bail!("kafka.properties.{key}: environment variable {name} is not set");
+    }
+    Ok(out.into_owned())
+}
+
+impl Config {
+    /// Reads the file if given (or `escucha.toml` if present), then applies
+    /// environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let default_file = Path::new("escucha.toml");
+        let mut config = match path {
+            Some(p) => Self::from_file(p)?,
+            None if default_file.exists() => Self::from_file(default_file)?,
+            None => Config::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("ESCUCHA_KAFKA_BROKERS") {
+            config.kafka.brokers = v;
+        }
+        if let Some(v) = env("ESCUCHA_CLICKHOUSE_URL") {
+            config.clickhouse.url = v;
+        }
+        if let Some(v) = env("ESCUCHA_CLICKHOUSE_DATABASE") {
+            config.clickhouse.database = v;
+        }
+        if let Some(v) = env("ESCUCHA_CLICKHOUSE_USER") {
+            config.clickhouse.user = v;
+        }
+        if let Some(v) = env("ESCUCHA_API_BIND") {
+            config.api.bind = v;
+        }
+        if let Some(v) = env("ESCUCHA_PIPELINES") {
+            config.ingest.pipelines = v.into();
+        }
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
+    }
+
+    pub fn kafka(&self) -> Result<KafkaConfig> {
+        let mut properties = BTreeMap::new();
+        for (k, v) in &self.kafka.properties {
+            properties.insert(k.clone(), expand_env(k, v)?);
+        }
+        Ok(KafkaConfig {
+            brokers: self.kafka.brokers.clone(),
+            properties,
+            replication_factor: self.kafka.replication_factor,
+        })
+    }
+
+    pub fn clickhouse(&self) -> ClickHouseConfig {
+        ClickHouseConfig {
+            url: self.clickhouse.url.clone(),
+            database: self.clickhouse.database.clone(),
+            user: self.clickhouse.user.clone(),
+            password: std::env::var(&self.clickhouse.password_env).ok().filter(|p| !p.is_empty()),
+            cluster: self.clickhouse.cluster.clone(),
+            insert_attempts: self.clickhouse.insert_attempts,
+        }
+    }
+
+    pub fn bind(&self) -> Result<SocketAddr> {
+        self.api.bind.parse().with_context(|| format!("api.bind: `{}` is not an address:port", self.api.bind))
+    }
+
+    /// The customer-key secret: from the environment, else from the secret
+    /// file (created with random bytes on first use).
+    pub fn customer_key_secret(&self) -> Result<Vec<u8>> {
+        if let Ok(v) = std::env::var(&self.privacy.customer_key_secret_env) {
+            if v.len() < 16 {
+                bail!("{} must be at least 16 characters", self.privacy.customer_key_secret_env);
+            }
+            return Ok(v.into_bytes());
+        }
+        let file = &self.privacy.customer_key_secret_file;
+        if let Ok(bytes) = std::fs::read(file) {
+            if bytes.len() >= 16 {
+                return Ok(bytes);
+            }
+        }
+        use rand::RngCore;
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(file, &hex).with_context(|| format!("writing {}", file.display()))?;
+        tracing::warn!(
+            file = %file.display(),
+            "{} is not set: created a customer-key secret file; keep it (customer keys change with it)",
+            self.privacy.customer_key_secret_env
+        );
+        Ok(hex.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_environment_in_kafka_properties() {
+        std::env::set_var("ESCUCHA_TEST_SASL_PASSWORD", "pw");
+        assert_eq!(expand_env("sasl.password", "${ESCUCHA_TEST_SASL_PASSWORD}").unwrap(), "pw");
+        assert_eq!(expand_env("x", "plain").unwrap(), "plain");
+        let e = expand_env("sasl.password", "${ESCUCHA_TEST_UNSET_VARIABLE}").unwrap_err();
+        assert!(e.to_string().contains("ESCUCHA_TEST_UNSET_VARIABLE"));
+    }
+
+    #[test]
+    fn parses_a_full_file_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str(
+            r#"
+            [kafka]
+            brokers = "k1:9092,k2:9092"
+            [kafka.properties]
+            "security.protocol" = "SASL_SSL"
+            [clickhouse]
+            url = "https://ch:8443"
+            cluster = "cx"
+            [api]
+            bind = "0.0.0.0:8080"
+            [[api.tokens]]
+            name = "cx-team"
+            role = "viewer"
+            sha256 = "00"
+            [ingest]
+            batch_size = 200
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.kafka.brokers, "k1:9092,k2:9092");
+        assert_eq!(c.clickhouse.cluster.as_deref(), Some("cx"));
+        assert_eq!(c.api.tokens.len(), 1);
+        assert_eq!(c.ingest.batch_size, 200);
+        assert_eq!(c.ingest.linger_ms, 250);
+        assert!(toml::from_str::<Config>("[kafka]\nbroker = \"x\"").is_err());
+    }
+}

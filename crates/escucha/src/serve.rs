@@ -1,0 +1,179 @@
+//! `escucha run`: the pipelines and the API in one process.
+
+use crate::commands::{connect_store, load_pipelines, RunArgs};
+use crate::config::Config;
+use crate::ingest;
+use crate::pool::ClassifyPool;
+use crate::process::Processor;
+use anyhow::{bail, Context, Result};
+use escucha_api::auth::Auth;
+use escucha_api::{ApiState, Probe};
+use escucha_kafka::{CancellationToken, KafkaConfig};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `/readyz` check of Kafka: fetches cluster metadata.
+struct KafkaProbe {
+    config: KafkaConfig,
+}
+
+#[async_trait::async_trait]
+impl Probe for KafkaProbe {
+    fn name(&self) -> &str {
+        "kafka"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let config = self.config.clone();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = config.client_config().create().map_err(|e| e.to_string())?;
+            consumer.fetch_metadata(None, Duration::from_secs(3)).map(|_| ()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+fn install_metrics() -> Result<escucha_api::MetricsRender> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    Ok(Arc::new(move || handle.render()))
+}
+
+async fn shutdown_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+        _ = token.cancelled() => return,
+    }
+    tracing::info!("shutting down: finishing the batches in flight");
+    token.cancel();
+}
+
+pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
+    let mut config = Config::load(config_path)?;
+    if let Some(p) = &args.pipelines {
+        config.ingest.pipelines = p.clone();
+    }
+    if let Some(b) = &args.bind {
+        config.api.bind = b.clone();
+    }
+    config.api.open |= args.open;
+    if let Some(d) = &args.dashboard {
+        config.api.dashboard_dir = Some(d.clone());
+    }
+    let metrics = install_metrics()?;
+    let kafka = config.kafka()?;
+    let pipelines = load_pipelines(&config.ingest.pipelines)?;
+    let store = connect_store(&config).await?;
+    let applied = store.migrate().await.context("applying ClickHouse migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "ClickHouse schema up to date");
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_signal(shutdown.clone()));
+
+    let mut runtimes = Vec::new();
+    let mut ingest_tasks = None;
+    if !args.no_ingest {
+        let classifier: Arc<dyn escucha_core::Classifier> = Arc::new(escucha_classify::CueClassifier::builtin());
+        let processor = Arc::new(Processor::new(classifier, config.customer_key_secret()?));
+        let threads = match config.ingest.classify_threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        let pool = ClassifyPool::new(processor, threads);
+        tracing::info!(threads = pool.threads(), engine = "cues-1", "classification pool ready");
+        let ingest = ingest::start(
+            &kafka,
+            store.clone(),
+            pipelines,
+            pool,
+            config.ingest.batch_size,
+            Duration::from_millis(config.ingest.linger_ms),
+            shutdown.clone(),
+        )
+        .await?;
+        runtimes = ingest.runtimes;
+        ingest_tasks = Some(ingest.tasks);
+    }
+
+    let server = if args.no_api {
+        None
+    } else {
+        let bind = config.bind()?;
+        let auth = if config.api.open {
+            if !bind.ip().is_loopback() {
+                bail!("api.open serves every request without a token; it is only allowed on a loopback address, not {bind}");
+            }
+            Auth::open()
+        } else {
+            if config.api.tokens.is_empty() {
+                bail!("no API tokens configured: add [[api.tokens]] (see `escucha token new`) or pass --open on loopback");
+            }
+            Auth::with_tokens(&config.api.tokens)
+        };
+        let open = auth.is_open();
+        let state = ApiState {
+            store: store.clone(),
+            auth,
+            probes: vec![Arc::new(KafkaProbe { config: kafka.clone() })],
+            pipelines: runtimes.clone(),
+            metrics,
+            min_sample: config.api.min_sample,
+            custom_themes: vec![],
+            dashboard_dir: config.api.dashboard_dir.clone().filter(|d| d.is_dir()),
+        };
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        if open {
+            tracing::warn!("OPEN ACCESS: the API at http://{bind} answers every request as admin, without a token. Only for a local demo.");
+        }
+        tracing::info!("API listening on http://{bind} (OpenAPI at http://{bind}/openapi.json)");
+        let app = escucha_api::router(state);
+        let token = shutdown.clone();
+        Some(tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await
+        }))
+    };
+
+    let mut failed = false;
+    if let Some(mut tasks) = ingest_tasks {
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((name, Ok(()))) => tracing::info!(pipeline = %name, "pipeline stopped"),
+                Ok((name, Err(e))) => {
+                    tracing::error!(pipeline = %name, error = %e, "pipeline failed; stopping");
+                    failed = true;
+                    shutdown.cancel();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "pipeline task panicked; stopping");
+                    failed = true;
+                    shutdown.cancel();
+                }
+            }
+        }
+    }
+    if let Some(server) = server {
+        if !shutdown.is_cancelled() && args.no_ingest {
+            shutdown.cancelled().await;
+        }
+        server.await.context("API task")?.context("API server")?;
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
