@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit tests of every
+# crate, end-to-end tests through a real Kafka-compatible broker and a real
+# ClickHouse, and the docker-compose.yml check. Installs what is missing,
+# starts the services it needs and stops the ones it started.
+#
+# Usage: scripts/test.sh            (from anywhere; CI runs it through .ci/run)
+#
+# Build output goes to ${CARGO_TARGET_DIR:-~/.cache/escucha/target}, outside
+# the clone, so repeated runs do not rebuild from zero.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "${ESCUCHA_REPO_ROOT}"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME}/.cache/escucha/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+started=()
+cleanup() {
+    if ((${#started[@]})); then
+        info "stopping services this run started: ${started[*]}"
+        scripts/services.sh stop "${started[@]}" || true
+    fi
+}
+trap cleanup EXIT
+
+info "installing what is missing (ClickHouse, the tansu broker)"
+scripts/services.sh install
+
+for service in clickhouse kafka; do
+    if ! scripts/services.sh status "${service}" >/dev/null 2>&1; then
+        started+=("${service}")
+    fi
+done
+scripts/services.sh start
+eval "$(scripts/services.sh env)"
+export ESCUCHA_TEST_KAFKA="${ESCUCHA_KAFKA_BROKERS}"
+export ESCUCHA_TEST_CLICKHOUSE="${ESCUCHA_CLICKHOUSE_URL}"
+
+info "checking formatting and lints"
+cargo fmt --all -- --check
+nice cargo clippy --workspace --all-targets --locked -- -D warnings
+
+info "running unit and end-to-end tests"
+nice cargo test --workspace --locked -- --include-ignored
+
+info "checking docker-compose.yml"
+scripts/check-compose.sh --self-test
+
+info "all tests passed"
