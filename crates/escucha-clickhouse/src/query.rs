@@ -152,16 +152,18 @@ impl ScoreCounts {
 }
 
 /// Score-count columns, each restricted by `cond` (an SQL boolean).
+/// Comparisons on Nullable columns are wrapped in `ifNull` so every column
+/// is a plain `UInt64` (ClickHouse 18.16 keeps them Nullable otherwise).
 fn score_columns(cond: &str) -> String {
     format!(
         "toUInt64(countIf({cond} AND isNotNull(nps))) AS nps_n, \
-         toUInt64(countIf({cond} AND nps >= 9)) AS promoters, \
-         toUInt64(countIf({cond} AND nps <= 6)) AS detractors, \
+         toUInt64(countIf({cond} AND ifNull(nps >= 9, 0))) AS promoters, \
+         toUInt64(countIf({cond} AND ifNull(nps <= 6, 0))) AS detractors, \
          toUInt64(countIf({cond} AND isNotNull(csat))) AS csat_n, \
-         toUInt64(countIf({cond} AND csat >= 4)) AS csat_top2, \
+         toUInt64(countIf({cond} AND ifNull(csat >= 4, 0))) AS csat_top2, \
          toUInt64(sumIf(ifNull(csat, 0), {cond})) AS csat_sum, \
          toUInt64(countIf({cond} AND isNotNull(ces))) AS ces_n, \
-         toUInt64(countIf({cond} AND ces >= 5)) AS ces_top, \
+         toUInt64(countIf({cond} AND ifNull(ces >= 5, 0))) AS ces_top, \
          toUInt64(sumIf(ifNull(ces, 0), {cond})) AS ces_sum"
     )
 }

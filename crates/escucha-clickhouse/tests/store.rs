@@ -1,0 +1,283 @@
+//! The SQL against a real ClickHouse (Debian's 18.16 here, current releases
+//! in docker-compose): migrations, idempotent writes, every query with
+//! numbers computed by hand.
+
+use chrono::{DateTime, TimeZone, Utc};
+use escucha_clickhouse::query::{Filters, Interval, LabelKind};
+use escucha_clickhouse::rows::Rows;
+use escucha_clickhouse::{ClickHouseConfig, Store};
+use escucha_core::{
+    Channel, Classification, Interaction, InteractionKind, Label, Language, Operational, Record,
+    Scores, SourcePosition, Span, Speaker, Turn, TurnLabels,
+};
+
+fn url() -> String {
+    std::env::var("ESCUCHA_TEST_CLICKHOUSE").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
+}
+
+async fn fresh_store(name: &str) -> Store {
+    let database = format!("escucha_store_{name}_{}", std::process::id());
+    let config = ClickHouseConfig {
+        url: url(),
+        database,
+        ..Default::default()
+    };
+    let store = Store::connect(config).await.expect("ClickHouse reachable");
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            store.config().database
+        ))
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), vec![1]);
+    assert!(
+        store.migrate().await.unwrap().is_empty(),
+        "migrations apply once"
+    );
+    store
+}
+
+fn label(id: &str, start: usize, end: usize) -> Label {
+    Label {
+        label: id.into(),
+        confidence: 0.8,
+        evidence: vec![Span::new(start, end)],
+    }
+}
+
+fn record(
+    id: &str,
+    at: DateTime<Utc>,
+    nps: Option<u8>,
+    emotions: &[&str],
+    themes: &[&str],
+) -> Record {
+    let text = "Esperé una hora y nadie me ayudó";
+    Record {
+        pipeline: "surveys".into(),
+        interaction: Interaction {
+            id: id.into(),
+            kind: InteractionKind::Survey,
+            channel: Channel::Chat,
+            occurred_at: at,
+            ended_at: None,
+            customer_id: Some("k".into()),
+            related_id: None,
+            language: Some(Language::Es),
+            scores: Scores {
+                nps,
+                csat: nps.map(|n| (n / 2).clamp(1, 5)),
+                ces: None,
+            },
+            ops: Operational {
+                queue: Some("billing".into()),
+                ..Default::default()
+            },
+            turns: vec![Turn {
+                speaker: Speaker::Customer,
+                text: text.into(),
+                at: None,
+            }],
+        },
+        language: Language::Es,
+        turn_labels: vec![TurnLabels {
+            turn: 0,
+            classification: Classification {
+                language: Language::Es,
+                emotions: emotions.iter().map(|e| label(e, 0, 6)).collect(),
+                themes: themes.iter().map(|t| label(t, 7, 15)).collect(),
+                engine: "test".into(),
+            },
+        }],
+        engine: "test".into(),
+        source: SourcePosition::default(),
+    }
+}
+
+fn day(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, d, 12, 0, 0).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts() {
+    let store = fresh_store("queries").await;
+    // Period under test: Oct 11–20. Previous period: Oct 1–10.
+    let records = vec![
+        record("a", day(12), Some(10), &["gratitude"], &[]),
+        record("b", day(13), Some(2), &["frustration"], &["long_wait"]),
+        record(
+            "c",
+            day(14),
+            Some(0),
+            &["frustration", "anger"],
+            &["long_wait", "transfer"],
+        ),
+        record("d", day(15), Some(9), &["relief"], &[]),
+        record("e", day(16), Some(7), &[], &["long_wait"]),
+        record("f", day(17), None, &["confusion"], &[]),
+        record("p1", day(3), Some(5), &["frustration"], &["long_wait"]),
+        record("p2", day(4), Some(9), &[], &["transfer"]),
+    ];
+    let mut rows = Rows::default();
+    for r in &records {
+        rows.push(r, Utc::now(), 1);
+    }
+    store.write(&rows).await.unwrap();
+    // A crash after the write and before the offset commit replays the batch.
+    let mut replay = Rows::default();
+    for r in &records {
+        replay.push(r, Utc::now(), 2);
+    }
+    store.write(&replay).await.unwrap();
+
+    let period = Filters {
+        from: Some(day(11)),
+        to: Some(day(21)),
+        ..Default::default()
+    };
+    let s = store.summary(&period, 1).await.unwrap();
+    assert_eq!(s.interactions, 6);
+    assert_eq!(s.with_text, 6);
+    // NPS answers 10, 2, 0, 9, 7 → 2 promoters, 2 detractors → 0.
+    assert_eq!(
+        (s.nps.n, s.nps.promoters, s.nps.detractors, s.nps.score),
+        (5, 2, 2, Some(0.0))
+    );
+    let frustration = s
+        .emotions
+        .iter()
+        .find(|e| e.label == "frustration")
+        .unwrap();
+    assert_eq!((frustration.count, frustration.share), (2, 33.3));
+    let long_wait = s.themes.iter().find(|t| t.label == "long_wait").unwrap();
+    assert_eq!(long_wait.count, 3);
+    // The minimum sample withholds small groups.
+    assert_eq!(store.summary(&period, 6).await.unwrap().nps.score, None);
+
+    // Filters.
+    let f = Filters {
+        theme: vec!["transfer".into()],
+        ..Default::default()
+    };
+    assert_eq!(store.summary(&f, 1).await.unwrap().interactions, 2);
+    let f = Filters {
+        queue: vec!["billing".into()],
+        emotion: vec!["anger".into(), "relief".into()],
+        ..Default::default()
+    };
+    assert_eq!(store.summary(&f, 1).await.unwrap().interactions, 2);
+    let f = Filters {
+        channel: vec!["voice".into()],
+        ..Default::default()
+    };
+    assert_eq!(store.summary(&f, 1).await.unwrap().interactions, 0);
+    let f = Filters {
+        queue: vec!["billing' OR '1'='1".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.summary(&f, 1).await.unwrap().interactions,
+        0,
+        "values are escaped"
+    );
+
+    // Gaps: long_wait 3 now vs 1 before (+200 %); NPS with long_wait: 2, 0, 7 → 0 promoters,
+    // 2 detractors → −66.7; without: 10, 9 → +100.
+    let g = store
+        .gaps(&Filters::default(), day(11), day(21), 1)
+        .await
+        .unwrap();
+    let lw = g.gaps.iter().find(|x| x.theme == "long_wait").unwrap();
+    assert_eq!(
+        (lw.count, lw.previous_count, lw.change),
+        (3, 1, Some(200.0))
+    );
+    assert_eq!(lw.nps_with.score, Some(-66.7));
+    assert_eq!(lw.nps_without.score, Some(100.0));
+    assert_eq!(g.gaps[0].theme, "long_wait", "ranked by volume");
+    let tr = g.gaps.iter().find(|x| x.theme == "transfer").unwrap();
+    assert_eq!((tr.count, tr.previous_count, tr.change), (1, 1, Some(0.0)));
+
+    // Series: one point per day with data; counts per label.
+    let points = store
+        .series(&Filters::default(), LabelKind::Emotion, Interval::Day)
+        .await
+        .unwrap();
+    assert_eq!(points.len(), 8);
+    assert_eq!(
+        points[0].start,
+        Utc.with_ymd_and_hms(2026, 10, 3, 0, 0, 0).unwrap()
+    );
+    assert_eq!(
+        points
+            .iter()
+            .map(|p| p.counts.get("frustration").copied().unwrap_or(0))
+            .sum::<u64>(),
+        3
+    );
+    let weeks = store
+        .series(&Filters::default(), LabelKind::Theme, Interval::Week)
+        .await
+        .unwrap();
+    assert_eq!(weeks.iter().map(|p| p.with_text).sum::<u64>(), 8);
+
+    // Drill-down pages through everything once, newest first, with evidence.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .interactions(&Filters::default(), cursor.as_ref(), 3)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|i| i.id.clone()));
+        if let Some(first) = page.items.first() {
+            let turn = &first.turns[0];
+            assert_eq!(turn.text, "Esperé una hora y nadie me ayudó");
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["f", "e", "d", "c", "b", "a", "p2", "p1"]);
+    let page = store
+        .interactions(
+            &Filters {
+                theme: vec!["transfer".into()],
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let c = page.items.iter().find(|i| i.id == "c").unwrap();
+    assert_eq!(
+        c.turns[0]
+            .themes
+            .iter()
+            .map(|l| l.label.as_str())
+            .collect::<Vec<_>>()
+            .len(),
+        2
+    );
+    assert_eq!(c.turns[0].emotions[0].evidence, vec![[0, 6]]);
+
+    let counts = store.pipeline_counts().await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].interactions, 8);
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
