@@ -64,6 +64,7 @@ RUN apt-get update \
 
 COPY --from=builder /out/escucha /usr/local/bin/escucha
 COPY pipelines/ /etc/escucha/pipelines/
+COPY dashboards/web/ /usr/share/escucha/dashboard/
 
 # Fail the build, not the first start, if a shared library is missing.
 RUN ldd /usr/local/bin/escucha >/tmp/ldd.txt \
@@ -81,4 +82,4 @@ ENV ESCUCHA_HOME=/var/lib/escucha \
 EXPOSE 8080
 
 ENTRYPOINT ["escucha"]
-CMD ["run", "--pipelines", "/etc/escucha/pipelines"]
+CMD ["run", "--pipelines", "/etc/escucha/pipelines", "--dashboard", "/usr/share/escucha/dashboard"]

@@ -32,7 +32,11 @@ pub struct KafkaSection {
 impl Default for KafkaSection {
     fn default() -> Self {
         let d = KafkaConfig::default();
-        KafkaSection { brokers: d.brokers, properties: d.properties, replication_factor: d.replication_factor }
+        KafkaSection {
+            brokers: d.brokers,
+            properties: d.properties,
+            replication_factor: d.replication_factor,
+        }
     }
 }
 
@@ -78,7 +82,13 @@ pub struct ApiSection {
 
 impl Default for ApiSection {
     fn default() -> Self {
-        ApiSection { bind: "127.0.0.1:8080".into(), open: false, min_sample: 5, tokens: vec![], dashboard_dir: None }
+        ApiSection {
+            bind: "127.0.0.1:8080".into(),
+            open: false,
+            min_sample: 5,
+            tokens: vec![],
+            dashboard_dir: None,
+        }
     }
 }
 
@@ -94,7 +104,12 @@ pub struct IngestSection {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        IngestSection { pipelines: "pipelines".into(), batch_size: 1000, linger_ms: 250, classify_threads: 0 }
+        IngestSection {
+            pipelines: "pipelines".into(),
+            batch_size: 1000,
+            linger_ms: 250,
+            classify_threads: 0,
+        }
     }
 }
 
@@ -118,7 +133,9 @@ impl Default for PrivacySection {
 
 /// `$ESCUCHA_HOME`, or `.escucha` in the working directory.
 pub fn default_home() -> PathBuf {
-    std::env::var_os("ESCUCHA_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".escucha"))
+    std::env::var_os("ESCUCHA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".escucha"))
 }
 
 /// Replaces `${NAME}` with the environment variable `NAME`; a missing
@@ -126,11 +143,13 @@ pub fn default_home() -> PathBuf {
 pub fn expand_env(key: &str, value: &str) -> Result<String> {
     let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("valid regex");
     let mut missing = None;
-    let out = re.replace_all(value, |c: &regex::Captures<'_>| match std::env::var(&c[1]) {
-        Ok(v) => v,
-        Err(_) => {
-            missing.get_or_insert_with(|| c[1].to_string());
-            String::new()
+    let out = re.replace_all(value, |c: &regex::Captures<'_>| {
+        match std::env::var(&c[1]) {
+            Ok(v) => v,
+            Err(_) => {
+                missing.get_or_insert_with(|| c[1].to_string());
+                String::new()
+            }
         }
     });
     if let Some(name) = missing {
@@ -168,11 +187,22 @@ impl Config {
         if let Some(v) = env("ESCUCHA_PIPELINES") {
             config.ingest.pipelines = v.into();
         }
+        if let Some(token) = env("ESCUCHA_ADMIN_TOKEN") {
+            if token.len() < 16 {
+                bail!("ESCUCHA_ADMIN_TOKEN must be at least 16 characters");
+            }
+            config.api.tokens.push(TokenEntry {
+                name: "admin (ESCUCHA_ADMIN_TOKEN)".into(),
+                role: escucha_api::auth::Role::Admin,
+                sha256: escucha_api::auth::hash_token(&token),
+            });
+        }
         Ok(config)
     }
 
     fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
     }
 
@@ -193,14 +223,19 @@ impl Config {
             url: self.clickhouse.url.clone(),
             database: self.clickhouse.database.clone(),
             user: self.clickhouse.user.clone(),
-            password: std::env::var(&self.clickhouse.password_env).ok().filter(|p| !p.is_empty()),
+            password: std::env::var(&self.clickhouse.password_env)
+                .ok()
+                .filter(|p| !p.is_empty()),
             cluster: self.clickhouse.cluster.clone(),
             insert_attempts: self.clickhouse.insert_attempts,
         }
     }
 
     pub fn bind(&self) -> Result<SocketAddr> {
-        self.api.bind.parse().with_context(|| format!("api.bind: `{}` is not an address:port", self.api.bind))
+        self.api
+            .bind
+            .parse()
+            .with_context(|| format!("api.bind: `{}` is not an address:port", self.api.bind))
     }
 
     /// The customer-key secret: from the environment, else from the secret
@@ -208,7 +243,10 @@ impl Config {
     pub fn customer_key_secret(&self) -> Result<Vec<u8>> {
         if let Ok(v) = std::env::var(&self.privacy.customer_key_secret_env) {
             if v.len() < 16 {
-                bail!("{} must be at least 16 characters", self.privacy.customer_key_secret_env);
+                bail!(
+                    "{} must be at least 16 characters",
+                    self.privacy.customer_key_secret_env
+                );
             }
             return Ok(v.into_bytes());
         }
@@ -242,7 +280,10 @@ mod tests {
     #[test]
     fn expands_environment_in_kafka_properties() {
         std::env::set_var("ESCUCHA_TEST_SASL_PASSWORD", "pw");
-        assert_eq!(expand_env("sasl.password", "${ESCUCHA_TEST_SASL_PASSWORD}").unwrap(), "pw");
+        assert_eq!(
+            expand_env("sasl.password", "${ESCUCHA_TEST_SASL_PASSWORD}").unwrap(),
+            "pw"
+        );
         assert_eq!(expand_env("x", "plain").unwrap(), "plain");
         let e = expand_env("sasl.password", "${ESCUCHA_TEST_UNSET_VARIABLE}").unwrap_err();
         assert!(e.to_string().contains("ESCUCHA_TEST_UNSET_VARIABLE"));
