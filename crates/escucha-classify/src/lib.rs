@@ -1,1 +1,30 @@
-//! escucha-classify
+//! Classifier engines of escucha and language detection.
+//!
+//! * [`CueClassifier`]: the lexicon engine (`cues-1`). It labels Spanish,
+//!   Portuguese and English customer texts with the ten customer emotions and
+//!   eleven process-gap themes of [`escucha_core::taxonomy`], from cue
+//!   phrases kept in TOML lexicons (`lexicon/*.toml`, embedded in the binary),
+//!   with negation, contrast, sarcasm and intensity rules. Every label carries
+//!   a confidence and the character spans of the cues that support it.
+//! * [`detect_language`]: es / pt / en / other, robust to short informal
+//!   texts.
+//!
+//! ```
+//! use escucha_classify::CueClassifier;
+//! use escucha_core::{Classifier, TextInput};
+//!
+//! let engine = CueClassifier::builtin();
+//! let text = "Llevo dos horas esperando y nadie me resuelve";
+//! let out = engine.classify(TextInput { text, language: None });
+//! assert!(out.themes.iter().any(|l| l.label == "long_wait"));
+//! assert!(out.themes.iter().any(|l| l.label == "unresolved"));
+//! ```
+
+mod engine;
+mod lang;
+pub mod lexicon;
+mod normalise;
+
+pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
+pub use lang::detect_language;
+pub use lexicon::LexiconError;
