@@ -34,7 +34,11 @@ impl World {
     /// unique prefix and setting the partition count.
     pub fn new(name: &str, partitions: i32) -> World {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 100_000_000;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            % 100_000_000;
         let prefix = format!("e2e{stamp}{n}{name}");
         let database = format!("escucha_{prefix}");
         let dir = tempfile::tempdir().unwrap();
@@ -47,10 +51,16 @@ impl World {
                 .replace("\"escucha.", &format!("\"{prefix}."))
                 .replace("\"escucha-", &format!("\"{prefix}-"));
             let re = regex::Regex::new(r"(?m)^partitions = \d+").unwrap();
-            let text = re.replace(&text, format!("partitions = {partitions}").as_str()).into_owned();
+            let text = re
+                .replace(&text, format!("partitions = {partitions}").as_str())
+                .into_owned();
             std::fs::write(pipelines.join(file), text).unwrap();
         }
-        World { prefix, database, dir }
+        World {
+            prefix,
+            database,
+            dir,
+        }
     }
 
     pub fn topic(&self, name: &str) -> String {
@@ -64,22 +74,32 @@ impl World {
     /// A config file with one token per role.
     pub fn write_config(&self) -> PathBuf {
         let path = self.dir.path().join("escucha.toml");
-        let mut text = String::from("[ingest]\nbatch_size = 200\nlinger_ms = 100\nclassify_threads = 1\n");
+        let mut text =
+            String::from("[ingest]\nbatch_size = 200\nlinger_ms = 100\nclassify_threads = 1\n");
         for role in ["viewer", "analyst", "admin"] {
             let hash = escucha_api::auth::hash_token(&format!("{role}-token"));
-            text.push_str(&format!("[[api.tokens]]\nname = \"{role}\"\nrole = \"{role}\"\nsha256 = \"{hash}\"\n"));
+            text.push_str(&format!(
+                "[[api.tokens]]\nname = \"{role}\"\nrole = \"{role}\"\nsha256 = \"{hash}\"\n"
+            ));
         }
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    /// Starts `escucha run` with this world's pipelines and database.
+    /// Starts `escucha run` with this world's pipelines and database, as
+    /// instance `label` (a restart with the same label is the same instance).
     pub fn spawn(&self, label: &str, port: u16) -> Ingester {
-        let log = self.dir.path().join(format!("{label}.log"));
+        let log = self.dir.path().join(format!("{label}-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let config = self.write_config();
         let child = Command::new(env!("CARGO_BIN_EXE_escucha"))
-            .args(["--config", config.to_str().unwrap(), "run", "--pipelines", self.pipelines().to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "run",
+                "--pipelines",
+                self.pipelines().to_str().unwrap(),
+            ])
             .env("ESCUCHA_KAFKA_BROKERS", kafka())
             .env("ESCUCHA_CLICKHOUSE_URL", clickhouse())
             .env("ESCUCHA_CLICKHOUSE_DATABASE", &self.database)
@@ -87,11 +107,17 @@ impl World {
             .env("ESCUCHA_HOME", self.dir.path())
             .env("ESCUCHA_CUSTOMER_KEY_SECRET", "e2e-secret-0123456789")
             .env("ESCUCHA_LOG", "info,rdkafka=warn")
+            .env("ESCUCHA_INSTANCE_ID", format!("{}-{label}", self.prefix))
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
             .expect("starting escucha");
-        Ingester { child: Some(child), port, log }
+        Ingester {
+            child: Some(child),
+            port,
+            log,
+            instance_id: format!("{}-{label}", self.prefix),
+        }
     }
 
     /// Drops the test database.
@@ -104,6 +130,7 @@ pub struct Ingester {
     child: Option<Child>,
     pub port: u16,
     pub log: PathBuf,
+    pub instance_id: String,
 }
 
 impl Ingester {
@@ -124,10 +151,6 @@ impl Ingester {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
 }
 
 impl Drop for Ingester {
@@ -137,7 +160,11 @@ impl Drop for Ingester {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn producer() -> FutureProducer {
@@ -151,7 +178,10 @@ pub fn producer() -> FutureProducer {
 
 pub async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &str) {
     producer
-        .send(FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(30))
+        .send(
+            FutureRecord::to(topic).key(key).payload(payload),
+            Duration::from_secs(30),
+        )
         .await
         .map_err(|(e, _)| e)
         .expect("produce");
@@ -164,9 +194,14 @@ pub fn flush(producer: &FutureProducer) {
 /// Creates topics before the test produces, so messages are not lost to
 /// auto-creation races.
 pub async fn create_topics(topics: &[String], partitions: i32) {
-    let config = escucha_kafka::KafkaConfig { brokers: kafka(), ..Default::default() };
+    let config = escucha_kafka::KafkaConfig {
+        brokers: kafka(),
+        ..Default::default()
+    };
     let t: Vec<(String, i32)> = topics.iter().map(|n| (n.clone(), partitions)).collect();
-    escucha_kafka::ensure_topics(&config, &t).await.expect("creating topics");
+    escucha_kafka::ensure_topics(&config, &t)
+        .await
+        .expect("creating topics");
 }
 
 /// A dead-lettered message: its payload and headers.
@@ -193,18 +228,31 @@ pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<DeadLe
                 .headers()
                 .map(|h| {
                     h.iter()
-                        .map(|x| (x.key.to_string(), String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned()))
+                        .map(|x| {
+                            (
+                                x.key.to_string(),
+                                String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
-            out.push(DeadLettered { payload: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(), headers });
+            out.push(DeadLettered {
+                payload: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+                headers,
+            });
         }
     }
     out
 }
 
 pub async fn clickhouse_query(sql: &str) -> Result<String, String> {
-    let r = reqwest::Client::new().post(clickhouse()).body(sql.to_string()).send().await.map_err(|e| e.to_string())?;
+    let r = reqwest::Client::new()
+        .post(clickhouse())
+        .body(sql.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let status = r.status();
     let body = r.text().await.map_err(|e| e.to_string())?;
     if status.is_success() {
@@ -229,7 +277,12 @@ pub async fn get(url: &str, token: Option<&str>) -> (u16, Value) {
 }
 
 /// Polls until `check` returns `Some`, or panics with `what` and the log.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, ingester: &Ingester, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    ingester: &Ingester,
+    mut check: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -240,7 +293,10 @@ where
             return v;
         }
         if Instant::now() > deadline {
-            panic!("timed out waiting for {what}; ingester log:\n{}", ingester.log_tail());
+            panic!(
+                "timed out waiting for {what}; ingester log:\n{}",
+                ingester.log_tail()
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -248,8 +304,14 @@ where
 
 /// The `interactions` count the API serves for a query string.
 pub async fn served_interactions(ingester: &Ingester, query: &str) -> Option<u64> {
-    let (status, body) = get(&ingester.url(&format!("/api/v1/summary{query}")), Some("viewer-token")).await;
-    (status == 200).then(|| body["summary"]["interactions"].as_u64()).flatten()
+    let (status, body) = get(
+        &ingester.url(&format!("/api/v1/summary{query}")),
+        Some("viewer-token"),
+    )
+    .await;
+    (status == 200)
+        .then(|| body["summary"]["interactions"].as_u64())
+        .flatten()
 }
 
 pub fn survey(id: &str, customer: &str, nps: Option<u8>, comment: &str, day: u32) -> String {

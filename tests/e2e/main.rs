@@ -10,4 +10,3 @@ mod harness;
 
 mod delivery;
 mod scaling;
-

@@ -12,6 +12,7 @@ async fn two_instances_in_one_group_share_the_partitions() {
     create_topics(&[surveys.clone(), world.topic("transcripts")], 4).await;
     let a = world.spawn("a", free_port());
     let b = world.spawn("b", free_port());
+    assert_ne!(a.instance_id, b.instance_id);
 
     // Both must hold partitions before producing.
     let assigned = |i: &Ingester| {
@@ -28,20 +29,39 @@ async fn two_instances_in_one_group_share_the_partitions() {
                 .unwrap_or(0)
         }
     };
-    wait_for("both instances assigned", Duration::from_secs(90), &a, || async {
-        let (na, nb) = (assigned(&a).await, assigned(&b).await);
-        (na > 0 && nb > 0 && na + nb == 4).then_some(())
-    })
+    wait_for(
+        "both instances assigned",
+        Duration::from_secs(90),
+        &a,
+        || async {
+            let (na, nb) = (assigned(&a).await, assigned(&b).await);
+            (na > 0 && nb > 0 && na + nb == 4).then_some(())
+        },
+    )
     .await;
 
     let producer = producer();
     for i in 0..TOTAL {
         let key = format!("C-{i}");
-        produce(&producer, &surveys, &key, &survey(&format!("s-{i}"), &key, Some(9), "Excelente atención, gracias", 5)).await;
+        produce(
+            &producer,
+            &surveys,
+            &key,
+            &survey(
+                &format!("s-{i}"),
+                &key,
+                Some(9),
+                "Excelente atención, gracias",
+                5,
+            ),
+        )
+        .await;
     }
     flush(&producer);
     let served = wait_for("all stored", Duration::from_secs(120), &a, || async {
-        served_interactions(&a, "").await.filter(|n| *n >= TOTAL as u64)
+        served_interactions(&a, "")
+            .await
+            .filter(|n| *n >= TOTAL as u64)
     })
     .await;
     assert_eq!(served, TOTAL as u64);

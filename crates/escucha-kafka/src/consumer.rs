@@ -52,6 +52,10 @@ pub struct ConsumerSettings {
     pub batch_size: usize,
     /// Longest wait for a batch to fill once it has a message.
     pub linger: Duration,
+    /// Static group membership (`group.instance.id`): a restarted instance
+    /// takes its partitions back at once instead of waiting for the broker
+    /// to expire the old member. Must differ between running instances.
+    pub instance_id: Option<String>,
 }
 
 struct Context {
@@ -95,6 +99,9 @@ fn create_consumer(config: &KafkaConfig, s: &ConsumerSettings) -> Result<Pipelin
         c.set(k, v);
     }
     // … and what at-least-once delivery depends on, which they may not.
+    if let Some(id) = &s.instance_id {
+        c.set("group.instance.id", id);
+    }
     c.set("group.id", &s.group)
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
@@ -118,24 +125,31 @@ fn detach(m: &rdkafka::message::BorrowedMessage<'_>) -> Incoming {
     }
 }
 
+/// Whether a consumer error means this consumer cannot go on (for example
+/// another running instance uses the same `group.instance.id`).
+fn is_fatal(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(e.rdkafka_error_code(), Some(C::Fatal | C::FencedInstanceId))
+}
+
 /// Collects up to `batch_size` messages, waiting at most `linger` after the
 /// first one. Returns an empty batch on shutdown.
 async fn next_batch(
     consumer: &PipelineConsumer,
     s: &ConsumerSettings,
     shutdown: &CancellationToken,
-) -> Vec<Incoming> {
+) -> Result<Vec<Incoming>, Error> {
     let mut batch = Vec::with_capacity(s.batch_size);
     let mut deadline: Option<tokio::time::Instant> = None;
     while batch.len() < s.batch_size {
         let recv = consumer.recv();
         let message = match deadline {
             None => tokio::select! {
-                _ = shutdown.cancelled() => return Vec::new(),
+                _ = shutdown.cancelled() => return Ok(Vec::new()),
                 m = recv => m,
             },
             Some(d) => tokio::select! {
-                _ = shutdown.cancelled() => return Vec::new(),
+                _ = shutdown.cancelled() => return Ok(Vec::new()),
                 _ = tokio::time::sleep_until(d) => break,
                 m = recv => m,
             },
@@ -145,13 +159,21 @@ async fn next_batch(
                 batch.push(detach(&m));
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + s.linger);
             }
+            Err(e) if is_fatal(&e) => {
+                let detail = consumer.client().fatal_error().map(|(_, reason)| reason).unwrap_or_default();
+                tracing::error!(pipeline = %s.pipeline, error = %e, %detail, "fatal Kafka consumer error");
+                return Err(Error::Config(format!(
+                    "pipeline {}: {e} {detail} (is another instance running with the same instance id?)",
+                    s.pipeline
+                )));
+            }
             Err(e) => {
                 tracing::warn!(pipeline = %s.pipeline, error = %e, "Kafka consumer error");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
-    batch
+    Ok(batch)
 }
 
 /// Runs one pipeline's consumer until `shutdown` is cancelled.
@@ -179,7 +201,14 @@ pub async fn run_consumer(
     runtime.set_state("running", None);
     let labels = [("pipeline", settings.pipeline.clone())];
     while !shutdown.is_cancelled() {
-        let batch = next_batch(&consumer, &settings, &shutdown).await;
+        let batch = match next_batch(&consumer, &settings, &shutdown).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                runtime.set_state("failed", Some(e.to_string()));
+                lag_task.abort();
+                return Err(e);
+            }
+        };
         if batch.is_empty() {
             continue;
         }

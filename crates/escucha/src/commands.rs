@@ -79,6 +79,12 @@ pub struct DemoArgs {
     /// Pipeline directory whose topics are created.
     #[arg(long)]
     pub pipelines: Option<PathBuf>,
+    /// Print how many valid interactions the sample holds, produce nothing.
+    #[arg(long)]
+    pub count_only: bool,
+    /// Produce even when the topics already hold messages.
+    #[arg(long)]
+    pub again: bool,
 }
 
 #[derive(Subcommand)]
@@ -107,7 +113,10 @@ pub fn load_pipelines(dir: &Path) -> Result<Vec<Arc<Pipeline>>> {
             for e in &errors {
                 eprintln!("{e}");
             }
-            bail!("{} error(s) in the pipeline files; fix them and retry", errors.len())
+            bail!(
+                "{} error(s) in the pipeline files; fix them and retry",
+                errors.len()
+            )
         }
     }
 }
@@ -127,7 +136,9 @@ pub async fn connect_store(config: &Config) -> Result<Store> {
                 tracing::warn!(error = %e, "ClickHouse not reachable yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(e) => return Err(e).with_context(|| format!("connecting to ClickHouse at {}", cfg.url)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("connecting to ClickHouse at {}", cfg.url))
+            }
         }
     }
 }
@@ -137,9 +148,15 @@ pub async fn migrate(config: Option<&Path>) -> Result<ExitCode> {
     let store = connect_store(&config).await?;
     let applied = store.migrate().await?;
     if applied.is_empty() {
-        println!("schema up to date (database {})", config.clickhouse.database);
+        println!(
+            "schema up to date (database {})",
+            config.clickhouse.database
+        );
     } else {
-        println!("applied migrations {applied:?} to database {}", config.clickhouse.database);
+        println!(
+            "applied migrations {applied:?} to database {}",
+            config.clickhouse.database
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -147,11 +164,19 @@ pub async fn migrate(config: Option<&Path>) -> Result<ExitCode> {
 pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Result<ExitCode> {
     match command {
         PipelinesCommand::Validate { paths } => {
-            let paths = if paths.is_empty() { vec![Config::load(config)?.ingest.pipelines] } else { paths };
+            let paths = if paths.is_empty() {
+                vec![Config::load(config)?.ingest.pipelines]
+            } else {
+                paths
+            };
             let mut errors = Vec::new();
             let mut ok = Vec::new();
             for p in &paths {
-                let result = if p.is_dir() { escucha_pipeline::load_dir(p) } else { escucha_pipeline::load_file(p).map(|p| vec![p]) };
+                let result = if p.is_dir() {
+                    escucha_pipeline::load_dir(p)
+                } else {
+                    escucha_pipeline::load_file(p).map(|p| vec![p])
+                };
                 match result {
                     Ok(list) => ok.extend(list),
                     Err(e) => errors.extend(e),
@@ -162,7 +187,13 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
             }
             if errors.is_empty() {
                 for p in &ok {
-                    println!("ok  {}  {} ({}; topics {})", p.file().display(), p.name(), p.kind(), p.source().topics.join(", "));
+                    println!(
+                        "ok  {}  {} ({}; topics {})",
+                        p.file().display(),
+                        p.name(),
+                        p.kind(),
+                        p.source().topics.join(", ")
+                    );
                 }
                 println!("{} pipeline(s) valid", ok.len());
                 Ok(ExitCode::SUCCESS)
@@ -192,7 +223,11 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
                 if line.trim().is_empty() {
                     continue;
                 }
-                let source = SourcePosition { topic: "stdin".into(), partition: 0, offset: i as i64 };
+                let source = SourcePosition {
+                    topic: "stdin".into(),
+                    partition: 0,
+                    offset: i as i64,
+                };
                 let value = match processor.process(&pipeline, Some(line.as_bytes()), source) {
                     Ok(record) => {
                         stored += 1;
@@ -205,7 +240,10 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
                 };
                 writeln!(out, "{value}")?;
             }
-            eprintln!("{stored} would be stored, {rejected} would go to {}", pipeline.source().dead_letter_topic);
+            eprintln!(
+                "{stored} would be stored, {rejected} would go to {}",
+                pipeline.source().dead_letter_topic
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -232,8 +270,15 @@ pub async fn classify() -> Result<ExitCode> {
         }
         let value = match serde_json::from_str::<ClassifyLine>(&line) {
             Ok(input) => {
-                let language = input.lang.as_deref().map(Language::from_tag).filter(|l| *l != Language::Other);
-                let c = classifier.classify(TextInput { text: &input.text, language });
+                let language = input
+                    .lang
+                    .as_deref()
+                    .map(Language::from_tag)
+                    .filter(|l| *l != Language::Other);
+                let c = classifier.classify(TextInput {
+                    text: &input.text,
+                    language,
+                });
                 json!({
                     "id": input.id,
                     "language": c.language,
@@ -250,7 +295,11 @@ pub async fn classify() -> Result<ExitCode> {
         writeln!(out, "{value}")?;
     }
     out.flush()?;
-    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn producer(config: &Config) -> Result<FutureProducer> {
@@ -267,7 +316,11 @@ fn producer(config: &Config) -> Result<FutureProducer> {
 pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCode> {
     let config = Config::load(config)?;
     let kafka = config.kafka()?;
-    escucha_kafka::ensure_topics(&kafka, &[(args.topic.clone(), escucha_pipeline::DEFAULT_PARTITIONS)]).await?;
+    escucha_kafka::ensure_topics(
+        &kafka,
+        &[(args.topic.clone(), escucha_pipeline::DEFAULT_PARTITIONS)],
+    )
+    .await?;
     let producer = producer(&config)?;
     let mut sent = 0usize;
     let mut pending = Vec::new();
@@ -277,10 +330,14 @@ pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCod
             continue;
         }
         let key = args.key.as_deref().and_then(|ptr| {
-            serde_json::from_str::<serde_json::Value>(&line).ok().and_then(|v| v.pointer(ptr).map(|k| match k {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }))
+            serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| {
+                    v.pointer(ptr).map(|k| match k {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                })
         });
         let topic = args.topic.clone();
         let p = producer.clone();
@@ -289,7 +346,10 @@ pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCod
             if let Some(k) = &key {
                 record = record.key(k);
             }
-            p.send(record, Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e)
+            p.send(record, Duration::from_secs(60))
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e)
         }));
         if pending.len() >= 5000 {
             for t in pending.drain(..) {
@@ -307,12 +367,30 @@ pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// Messages currently in `topics` (sum of high watermarks minus low ones).
+async fn messages_in(config: &Config, topics: Vec<String>) -> Result<i64> {
+    let client = config.kafka()?.client_config();
+    tokio::task::spawn_blocking(move || -> Result<i64> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = client.create()?;
+        let mut total = 0;
+        for topic in topics {
+            let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (low, high) =
+                        consumer.fetch_watermarks(&topic, p.id(), Duration::from_secs(10))?;
+                    total += (high - low).max(0);
+                }
+            }
+        }
+        Ok(total)
+    })
+    .await?
+}
+
 pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
     let config = Config::load(config)?;
-    let kafka = config.kafka()?;
-    let dir = args.pipelines.clone().unwrap_or_else(|| config.ingest.pipelines.clone());
-    let pipelines = load_pipelines(&dir)?;
-    escucha_kafka::ensure_topics(&kafka, &crate::ingest::topics_of(&pipelines)).await.context("creating topics")?;
     let cfg = escucha_demo::DemoConfig {
         interactions: args.interactions,
         days: args.days,
@@ -320,11 +398,43 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
         now: chrono::Utc::now(),
         malformed: args.malformed,
     };
-    eprintln!("generating {} interactions over {} days …", cfg.interactions, cfg.days);
+    if args.count_only {
+        println!("{}", escucha_demo::generate(&cfg).len() - cfg.malformed);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let kafka = config.kafka()?;
+    let dir = args
+        .pipelines
+        .clone()
+        .unwrap_or_else(|| config.ingest.pipelines.clone());
+    let pipelines = load_pipelines(&dir)?;
+    escucha_kafka::ensure_topics(&kafka, &crate::ingest::topics_of(&pipelines))
+        .await
+        .context("creating topics")?;
+    let sources: Vec<String> = pipelines
+        .iter()
+        .flat_map(|p| p.source().topics.clone())
+        .collect();
+    let existing = messages_in(&config, sources).await?;
+    if existing > 0 && !args.again {
+        eprintln!("the pipelines' topics already hold {existing} messages: not producing another sample (pass --again to add one)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "generating {} interactions over {} days …",
+        cfg.interactions, cfg.days
+    );
     let events = escucha_demo::generate(&cfg);
-    let known: Vec<&String> = pipelines.iter().flat_map(|p| p.source().topics.iter()).collect();
+    let known: Vec<&String> = pipelines
+        .iter()
+        .flat_map(|p| p.source().topics.iter())
+        .collect();
     if let Some(e) = events.iter().find(|e| !known.contains(&&e.topic)) {
-        bail!("no pipeline in {} consumes topic {}", dir.display(), e.topic);
+        bail!(
+            "no pipeline in {} consumes topic {}",
+            dir.display(),
+            e.topic
+        );
     }
     let producer = producer(&config)?;
     let total = events.len();
@@ -334,8 +444,13 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
     for event in events {
         let p = producer.clone();
         pending.push(tokio::spawn(async move {
-            let record = FutureRecord::to(&event.topic).key(&event.key).payload(&event.payload);
-            p.send(record, Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e)
+            let record = FutureRecord::to(&event.topic)
+                .key(&event.key)
+                .payload(&event.payload);
+            p.send(record, Duration::from_secs(60))
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e)
         }));
         if pending.len() == 1000 {
             for t in pending.drain(..) {
@@ -350,7 +465,10 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
         done += 1;
     }
     producer.flush(Duration::from_secs(30))?;
-    eprintln!("\rproduced {done}/{total} messages in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\rproduced {done}/{total} messages in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

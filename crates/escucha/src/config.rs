@@ -100,6 +100,10 @@ pub struct IngestSection {
     pub linger_ms: u64,
     /// Dedicated classification threads (0 = one per core).
     pub classify_threads: usize,
+    /// This instance's stable identity in the consumer groups (static
+    /// membership): a restarted instance gets its partitions back at once.
+    /// Every running instance needs its own; defaults to the host name.
+    pub instance_id: Option<String>,
 }
 
 impl Default for IngestSection {
@@ -109,7 +113,21 @@ impl Default for IngestSection {
             batch_size: 1000,
             linger_ms: 250,
             classify_threads: 0,
+            instance_id: None,
         }
+    }
+}
+
+impl IngestSection {
+    /// The configured instance id, else the host name.
+    pub fn instance_id(&self) -> Option<String> {
+        self.instance_id.clone().filter(|s| !s.is_empty()).or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
     }
 }
 
@@ -183,6 +201,9 @@ impl Config {
         }
         if let Some(v) = env("ESCUCHA_API_BIND") {
             config.api.bind = v;
+        }
+        if let Some(v) = env("ESCUCHA_INSTANCE_ID") {
+            config.ingest.instance_id = Some(v);
         }
         if let Some(v) = env("ESCUCHA_PIPELINES") {
             config.ingest.pipelines = v.into();

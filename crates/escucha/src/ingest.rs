@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use escucha_clickhouse::rows::Rows;
 use escucha_clickhouse::Store;
 use escucha_core::status::PipelineRuntime;
-use escucha_kafka::{BatchHandler, CancellationToken, ConsumerSettings, Incoming, KafkaConfig, Outcome};
+use escucha_kafka::{
+    BatchHandler, CancellationToken, ConsumerSettings, Incoming, KafkaConfig, Outcome,
+};
 use escucha_pipeline::Pipeline;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +35,10 @@ impl BatchHandler for Handler {
                     rows.push(&record, now, version);
                     outcomes.push(Outcome::Stored);
                 }
-                Err(rej) => outcomes.push(Outcome::Rejected { kind: rej.kind, reason: rej.reason }),
+                Err(rej) => outcomes.push(Outcome::Rejected {
+                    kind: rej.kind,
+                    reason: rej.reason,
+                }),
             }
         }
         self.store.write(&rows).await.map_err(|e| e.to_string())?;
@@ -68,14 +73,22 @@ pub async fn start(
     pool: ClassifyPool,
     batch_size: usize,
     linger: Duration,
+    instance_id: Option<String>,
     shutdown: CancellationToken,
 ) -> Result<Ingest> {
-    escucha_kafka::ensure_topics(kafka, &topics_of(&pipelines)).await.context("creating Kafka topics")?;
+    escucha_kafka::ensure_topics(kafka, &topics_of(&pipelines))
+        .await
+        .context("creating Kafka topics")?;
     let mut runtimes = Vec::new();
     let mut tasks = JoinSet::new();
     for pipeline in pipelines {
         let s = pipeline.source();
-        let runtime = Arc::new(PipelineRuntime::new(pipeline.name(), &s.group, &s.topics, &s.dead_letter_topic));
+        let runtime = Arc::new(PipelineRuntime::new(
+            pipeline.name(),
+            &s.group,
+            &s.topics,
+            &s.dead_letter_topic,
+        ));
         let settings = ConsumerSettings {
             pipeline: pipeline.name().to_string(),
             group: s.group.clone(),
@@ -83,12 +96,18 @@ pub async fn start(
             dead_letter_topic: s.dead_letter_topic.clone(),
             batch_size,
             linger,
+            instance_id: instance_id.clone(),
         };
-        let handler = Arc::new(Handler { pipeline: pipeline.clone(), pool: pool.clone(), store: store.clone() });
+        let handler = Arc::new(Handler {
+            pipeline: pipeline.clone(),
+            pool: pool.clone(),
+            store: store.clone(),
+        });
         let (kafka, runtime2, shutdown) = (kafka.clone(), runtime.clone(), shutdown.clone());
         let name = pipeline.name().to_string();
         tasks.spawn(async move {
-            let r = escucha_kafka::run_consumer(&kafka, settings, handler, runtime2, shutdown).await;
+            let r =
+                escucha_kafka::run_consumer(&kafka, settings, handler, runtime2, shutdown).await;
             (name, r)
         });
         tracing::info!(pipeline = pipeline.name(), group = %s.group, topics = ?s.topics, "pipeline started");

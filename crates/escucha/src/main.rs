@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "escucha", version, about = "Voice of the customer for contact centers: Kafka → classify → ClickHouse → HTTP API")]
+#[command(
+    name = "escucha",
+    version,
+    about = "Voice of the customer for contact centers: Kafka → classify → ClickHouse → HTTP API"
+)]
 struct Cli {
     /// Configuration file (default: ./escucha.toml when present). Environment
     /// variables ESCUCHA_KAFKA_BROKERS, ESCUCHA_CLICKHOUSE_URL, ESCUCHA_CLICKHOUSE_DATABASE,
@@ -50,14 +54,21 @@ enum Command {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ESCUCHA_LOG").unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_env("ESCUCHA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");

@@ -41,7 +41,11 @@ impl ClassifyPool {
                         let out: Output = job.messages[job.range.clone()]
                             .iter()
                             .map(|m| {
-                                let source = SourcePosition { topic: m.topic.clone(), partition: m.partition, offset: m.offset };
+                                let source = SourcePosition {
+                                    topic: m.topic.clone(),
+                                    partition: m.partition,
+                                    offset: m.offset,
+                                };
                                 processor.process(&job.pipeline, m.payload.as_deref(), source)
                             })
                             .collect();
@@ -64,7 +68,12 @@ impl ClassifyPool {
         while start < messages.len() {
             let end = (start + CHUNK).min(messages.len());
             let (reply, rx) = oneshot::channel();
-            let job = Job { pipeline: pipeline.clone(), messages: messages.clone(), range: start..end, reply };
+            let job = Job {
+                pipeline: pipeline.clone(),
+                messages: messages.clone(),
+                range: start..end,
+                reply,
+            };
             if self.jobs.send(job).await.is_err() {
                 break;
             }

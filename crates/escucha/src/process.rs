@@ -32,10 +32,6 @@ impl Processor {
         }
     }
 
-    pub fn engine(&self) -> &str {
-        self.classifier.engine()
-    }
-
     /// Decodes and processes one message.
     pub fn process(
         &self,

@@ -30,8 +30,12 @@ impl Probe for KafkaProbe {
     async fn check(&self) -> Result<(), String> {
         let config = self.config.clone();
         tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = config.client_config().create().map_err(|e| e.to_string())?;
-            consumer.fetch_metadata(None, Duration::from_secs(3)).map(|_| ()).map_err(|e| e.to_string())
+            let consumer: BaseConsumer =
+                config.client_config().create().map_err(|e| e.to_string())?;
+            consumer
+                .fetch_metadata(None, Duration::from_secs(3))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())?
@@ -40,7 +44,9 @@ impl Probe for KafkaProbe {
 
 fn install_metrics() -> Result<escucha_api::MetricsRender> {
     let handle = PrometheusBuilder::new()
-        .set_buckets(&[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+        .set_buckets(&[
+            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ])
         .context("metrics buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -50,7 +56,8 @@ fn install_metrics() -> Result<escucha_api::MetricsRender> {
 async fn shutdown_signal(token: CancellationToken) {
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -81,7 +88,10 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
     let kafka = config.kafka()?;
     let pipelines = load_pipelines(&config.ingest.pipelines)?;
     let store = connect_store(&config).await?;
-    let applied = store.migrate().await.context("applying ClickHouse migrations")?;
+    let applied = store
+        .migrate()
+        .await
+        .context("applying ClickHouse migrations")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "ClickHouse schema up to date");
     }
@@ -91,14 +101,21 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
     let mut runtimes = Vec::new();
     let mut ingest_tasks = None;
     if !args.no_ingest {
-        let classifier: Arc<dyn escucha_core::Classifier> = Arc::new(escucha_classify::CueClassifier::builtin());
+        let classifier: Arc<dyn escucha_core::Classifier> =
+            Arc::new(escucha_classify::CueClassifier::builtin());
         let processor = Arc::new(Processor::new(classifier, config.customer_key_secret()?));
         let threads = match config.ingest.classify_threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             n => n,
         };
         let pool = ClassifyPool::new(processor, threads);
-        tracing::info!(threads = pool.threads(), engine = "cues-1", "classification pool ready");
+        tracing::info!(
+            threads = pool.threads(),
+            engine = "cues-1",
+            "classification pool ready"
+        );
         let ingest = ingest::start(
             &kafka,
             store.clone(),
@@ -106,6 +123,7 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
             pool,
             config.ingest.batch_size,
             Duration::from_millis(config.ingest.linger_ms),
+            config.ingest.instance_id(),
             shutdown.clone(),
         )
         .await?;
@@ -132,14 +150,18 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
         let state = ApiState {
             store: store.clone(),
             auth,
-            probes: vec![Arc::new(KafkaProbe { config: kafka.clone() })],
+            probes: vec![Arc::new(KafkaProbe {
+                config: kafka.clone(),
+            })],
             pipelines: runtimes.clone(),
             metrics,
             min_sample: config.api.min_sample,
             custom_themes: vec![],
             dashboard_dir: config.api.dashboard_dir.clone().filter(|d| d.is_dir()),
         };
-        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
         if open {
             tracing::warn!("OPEN ACCESS: the API at http://{bind} answers every request as admin, without a token. Only for a local demo.");
         }
@@ -147,7 +169,9 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
         let app = escucha_api::router(state);
         let token = shutdown.clone();
         Some(tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
         }))
     };
 
@@ -175,5 +199,9 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
         }
         server.await.context("API task")?.context("API server")?;
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
