@@ -618,6 +618,7 @@ pub struct Cursor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServedLabel {
     pub label: String,
+    #[serde(serialize_with = "escucha_core::classify::serialize_confidence")]
     pub confidence: f32,
     /// Character spans into the turn's redacted text.
     pub evidence: Vec<[u32; 2]>,

@@ -56,10 +56,17 @@ impl From<Span> for [usize; 2] {
 pub struct Label {
     /// Taxonomy id, e.g. `frustration` or `long_wait`, or a custom theme id.
     pub label: String,
-    /// In [0, 1].
+    /// In [0, 1]; serialized with three decimals.
+    #[serde(serialize_with = "serialize_confidence")]
     pub confidence: f32,
     /// Character spans of the text that support the label.
     pub evidence: Vec<Span>,
+}
+
+/// Serializes a confidence as a decimal with three digits (0.97, not
+/// 0.9700000286102295).
+pub fn serialize_confidence<S: serde::Serializer>(c: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*c) * 1000.0).round() / 1000.0)
 }
 
 /// What an engine says about one text.
@@ -108,5 +115,11 @@ mod tests {
         assert_eq!(Span::new(0, 5).slice("ação rápida"), "ação ");
         assert_eq!(Span::new(5, 11).slice("ação rápida"), "rápida");
         assert_eq!(Span::new(9, 40).slice("ação rápida"), "da");
+    }
+
+    #[test]
+    fn confidence_serializes_with_three_decimals() {
+        let l = Label { label: "relief".into(), confidence: 0.97, evidence: vec![Span::new(0, 3)] };
+        assert_eq!(serde_json::to_string(&l).unwrap(), r#"{"label":"relief","confidence":0.97,"evidence":[[0,3]]}"#);
     }
 }

@@ -249,6 +249,16 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
     }
 }
 
+/// One output line of `escucha classify`, fields in the documented order.
+#[derive(serde::Serialize)]
+struct ClassifyOutput {
+    id: serde_json::Value,
+    language: Language,
+    emotions: Vec<escucha_core::Label>,
+    themes: Vec<escucha_core::Label>,
+    engine: String,
+}
+
 #[derive(serde::Deserialize)]
 struct ClassifyLine {
     id: serde_json::Value,
