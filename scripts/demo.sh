@@ -29,6 +29,9 @@ eval "$(scripts/services.sh env)"
 info "step 3/5: building escucha (release)"
 nice cargo build --release --locked -p escucha
 bin="${CARGO_TARGET_DIR}/release/escucha"
+# Put the command on PATH (rustup puts ~/.cargo/bin there) for `escucha classify` & co.
+install -D -m 755 "${bin}" "${CARGO_HOME:-${HOME}/.cargo}/bin/escucha"
+info "installed escucha into ${CARGO_HOME:-${HOME}/.cargo}/bin"
 "${bin}" pipelines validate pipelines
 
 log="${ESCUCHA_HOME}/logs/escucha-demo.log"

@@ -46,6 +46,14 @@ nice cargo clippy --workspace --all-targets --locked -- -D warnings
 info "running unit and end-to-end tests"
 nice cargo test --workspace --locked -- --include-ignored
 
+# Leave the command on PATH for `escucha classify` & co. unless one is there
+# already (the demo installs an optimised build).
+installed="${CARGO_HOME:-${HOME}/.cargo}/bin/escucha"
+if [[ ! -x "${installed}" ]]; then
+    install -D -m 755 "${CARGO_TARGET_DIR}/debug/escucha" "${installed}"
+    info "installed escucha into $(dirname "${installed}")"
+fi
+
 info "checking docker-compose.yml"
 scripts/check-compose.sh --self-test
 

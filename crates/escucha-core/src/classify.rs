@@ -119,7 +119,14 @@ mod tests {
 
     #[test]
     fn confidence_serializes_with_three_decimals() {
-        let l = Label { label: "relief".into(), confidence: 0.97, evidence: vec![Span::new(0, 3)] };
-        assert_eq!(serde_json::to_string(&l).unwrap(), r#"{"label":"relief","confidence":0.97,"evidence":[[0,3]]}"#);
+        let l = Label {
+            label: "relief".into(),
+            confidence: 0.97,
+            evidence: vec![Span::new(0, 3)],
+        };
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"label":"relief","confidence":0.97,"evidence":[[0,3]]}"#
+        );
     }
 }

@@ -160,7 +160,11 @@ async fn next_batch(
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + s.linger);
             }
             Err(e) if is_fatal(&e) => {
-                let detail = consumer.client().fatal_error().map(|(_, reason)| reason).unwrap_or_default();
+                let detail = consumer
+                    .client()
+                    .fatal_error()
+                    .map(|(_, reason)| reason)
+                    .unwrap_or_default();
                 tracing::error!(pipeline = %s.pipeline, error = %e, %detail, "fatal Kafka consumer error");
                 return Err(Error::Config(format!(
                     "pipeline {}: {e} {detail} (is another instance running with the same instance id?)",

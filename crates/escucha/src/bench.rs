@@ -12,6 +12,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -28,6 +29,10 @@ pub struct BenchArgs {
     /// Seconds to wait for every message to become queryable.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// Produce at this steady rate (messages/s) instead of all at once, so
+    /// latency measures the pipeline rather than the backlog. 0 = burst.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
 }
 
 #[derive(Row, Deserialize)]
@@ -148,30 +153,50 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
         .set("queue.buffering.max.messages", "1000000")
         .create()?;
     let total = messages.len();
-    let mut produced_at: HashMap<(String, String), Instant> = HashMap::with_capacity(total);
+    // Produce in a task while this one polls ClickHouse, so the time a
+    // message becomes queryable is seen as it happens.
+    type Key = (String, String);
+    let produced_at: Arc<Mutex<HashMap<Key, Instant>>> =
+        Arc::new(Mutex::new(HashMap::with_capacity(total)));
     let started = Instant::now();
-    let mut pending = Vec::with_capacity(total);
-    for (topic, key, payload, id) in messages {
-        let p = producer.clone();
-        produced_at.insert(id, Instant::now());
-        pending.push(tokio::spawn(async move {
-            p.send(
-                FutureRecord::to(&topic).key(&key).payload(&payload),
-                Duration::from_secs(60),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|(e, _)| e)
-        }));
-    }
-    for t in pending {
-        t.await??;
-    }
-    producer.flush(Duration::from_secs(30))?;
-    let produce_secs = started.elapsed().as_secs_f64();
-    eprintln!("produced {total} messages in {produce_secs:.2} s");
+    let rate = args.rate;
+    let producing = tokio::spawn({
+        let produced_at = produced_at.clone();
+        async move {
+            let mut pending = Vec::with_capacity(total);
+            for (i, (topic, key, payload, id)) in messages.into_iter().enumerate() {
+                if rate > 0 {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let p = producer.clone();
+                produced_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id, Instant::now());
+                pending.push(tokio::spawn(async move {
+                    p.send(
+                        FutureRecord::to(&topic).key(&key).payload(&payload),
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|(e, _)| e)
+                }));
+            }
+            for t in pending {
+                t.await??;
+            }
+            producer.flush(Duration::from_secs(30))?;
+            eprintln!(
+                "\nproduced {total} messages in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            anyhow::Ok(())
+        }
+    });
 
-    let mut seen: HashMap<(String, String), f64> = HashMap::with_capacity(total);
+    let mut seen: HashMap<Key, f64> = HashMap::with_capacity(total);
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let mut last_seen = started;
     while seen.len() < total && Instant::now() < deadline {
@@ -182,19 +207,23 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
             .fetch_all::<IdRow>()
             .await?;
         let now = Instant::now();
-        for r in rows {
-            let key = (r.pipeline, r.interaction_id);
-            if seen.contains_key(&key) {
-                continue;
-            }
-            if let Some(t) = produced_at.get(&key) {
-                seen.insert(key, now.duration_since(*t).as_secs_f64());
-                last_seen = now;
+        {
+            let produced_at = produced_at.lock().unwrap_or_else(|e| e.into_inner());
+            for r in rows {
+                let key = (r.pipeline, r.interaction_id);
+                if seen.contains_key(&key) {
+                    continue;
+                }
+                if let Some(t) = produced_at.get(&key) {
+                    seen.insert(key, now.duration_since(*t).as_secs_f64());
+                    last_seen = now;
+                }
             }
         }
         eprint!("\rqueryable {}/{total}", seen.len());
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    producing.await??;
     eprintln!();
     let rss = peak_rss_mib(pid);
     let _ = child.kill();
@@ -210,8 +239,13 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
     let mut latencies: Vec<f64> = seen.into_values().collect();
     latencies.sort_by(f64::total_cmp);
     let e2e_secs = last_seen.duration_since(started).as_secs_f64();
+    let mode = if args.rate > 0 {
+        format!("at {} messages/s", args.rate)
+    } else {
+        "as one burst".to_string()
+    };
     println!(
-        "escucha bench: {total} messages ({} pipelines), ClickHouse {}",
+        "escucha bench: {total} messages produced {mode} ({} pipelines), ClickHouse {}",
         names.len(),
         store.server_version()
     );

@@ -289,13 +289,13 @@ pub async fn classify() -> Result<ExitCode> {
                     text: &input.text,
                     language,
                 });
-                json!({
-                    "id": input.id,
-                    "language": c.language,
-                    "emotions": c.emotions,
-                    "themes": c.themes,
-                    "engine": c.engine,
-                })
+                serde_json::to_value(ClassifyOutput {
+                    id: input.id,
+                    language: c.language,
+                    emotions: c.emotions,
+                    themes: c.themes,
+                    engine: c.engine,
+                })?
             }
             Err(e) => {
                 failures += 1;
@@ -435,6 +435,7 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
         cfg.interactions, cfg.days
     );
     let events = escucha_demo::generate(&cfg);
+    let summary = escucha_demo::summarize(&events);
     let known: Vec<&String> = pipelines
         .iter()
         .flat_map(|p| p.source().topics.iter())
@@ -479,6 +480,7 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
         "\rproduced {done}/{total} messages in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    eprintln!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 

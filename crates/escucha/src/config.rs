@@ -121,13 +121,16 @@ impl Default for IngestSection {
 impl IngestSection {
     /// The configured instance id, else the host name.
     pub fn instance_id(&self) -> Option<String> {
-        self.instance_id.clone().filter(|s| !s.is_empty()).or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .or_else(|| std::env::var("HOSTNAME").ok())
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty())
-        })
+        self.instance_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .or_else(|| std::env::var("HOSTNAME").ok())
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+            })
     }
 }
 
