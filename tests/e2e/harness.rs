@@ -45,12 +45,12 @@ impl World {
         let pipelines = dir.path().join("pipelines");
         std::fs::create_dir_all(&pipelines).unwrap();
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        let re = regex::Regex::new(r"(?m)^partitions = \d+").unwrap();
         for file in ["surveys.toml", "transcripts.toml"] {
             let text = std::fs::read_to_string(shipped.join(file)).unwrap();
             let text = text
                 .replace("\"escucha.", &format!("\"{prefix}."))
                 .replace("\"escucha-", &format!("\"{prefix}-"));
-            let re = regex::Regex::new(r"(?m)^partitions = \d+").unwrap();
             let text = re
                 .replace(&text, format!("partitions = {partitions}").as_str())
                 .into_owned();

@@ -284,6 +284,15 @@ fn decode_cursor(raw: &str) -> Option<Cursor> {
     serde_json::from_slice(&bytes).ok()
 }
 
+impl Params {
+    /// For endpoints that take no parameter at all.
+    pub fn reject_unknown_only(&self, problems: &mut Problems) {
+        for k in self.values.keys() {
+            problems.add(k, "unknown parameter; this endpoint takes none");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,14 +363,5 @@ mod tests {
         };
         assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
         assert_eq!(decode_cursor("not-a-cursor"), None);
-    }
-}
-
-impl Params {
-    /// For endpoints that take no parameter at all.
-    pub fn reject_unknown_only(&self, problems: &mut Problems) {
-        for k in self.values.keys() {
-            problems.add(k, "unknown parameter; this endpoint takes none");
-        }
     }
 }

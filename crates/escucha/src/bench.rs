@@ -65,6 +65,7 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
 
     // The shipped pipelines with this run's topics, groups and names.
     let mut topic_map: HashMap<String, String> = HashMap::new();
+    let name_line = regex::Regex::new(r#"(?m)^name = "([^"]+)""#)?;
     for entry in std::fs::read_dir(&args.pipelines)
         .with_context(|| format!("reading {}", args.pipelines.display()))?
     {
@@ -76,7 +77,7 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
         let renamed = text
             .replace("\"escucha.", &format!("\"{run_id}."))
             .replace("\"escucha-", &format!("\"{run_id}-"));
-        let renamed = regex::Regex::new(r#"(?m)^name = "([^"]+)""#)?
+        let renamed = name_line
             .replace(&renamed, format!("name = \"{run_id}_$1\"").as_str())
             .into_owned();
         std::fs::write(

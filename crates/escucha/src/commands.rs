@@ -313,14 +313,14 @@ pub async fn classify() -> Result<ExitCode> {
 }
 
 fn producer(config: &Config) -> Result<FutureProducer> {
-    Ok(config
+    config
         .kafka()?
         .client_config()
         .set("linger.ms", "20")
         .set("message.timeout.ms", "60000")
         .set("queue.buffering.max.messages", "200000")
         .create()
-        .context("creating the Kafka producer")?)
+        .context("creating the Kafka producer")
 }
 
 pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCode> {

@@ -65,17 +65,27 @@ pub struct Ingest {
     pub tasks: JoinSet<(String, Result<(), escucha_kafka::Error>)>,
 }
 
+/// Batching and group membership shared by every pipeline's consumer.
+pub struct Batching {
+    pub batch_size: usize,
+    pub linger: Duration,
+    pub instance_id: Option<String>,
+}
+
 /// Creates missing topics and starts one consumer per pipeline.
 pub async fn start(
     kafka: &KafkaConfig,
     store: Store,
     pipelines: Vec<Arc<Pipeline>>,
     pool: ClassifyPool,
-    batch_size: usize,
-    linger: Duration,
-    instance_id: Option<String>,
+    batching: Batching,
     shutdown: CancellationToken,
 ) -> Result<Ingest> {
+    let Batching {
+        batch_size,
+        linger,
+        instance_id,
+    } = batching;
     escucha_kafka::ensure_topics(kafka, &topics_of(&pipelines))
         .await
         .context("creating Kafka topics")?;

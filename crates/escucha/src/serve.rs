@@ -116,14 +116,17 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
             engine = "cues-1",
             "classification pool ready"
         );
+        let batching = ingest::Batching {
+            batch_size: config.ingest.batch_size,
+            linger: Duration::from_millis(config.ingest.linger_ms),
+            instance_id: config.ingest.instance_id(),
+        };
         let ingest = ingest::start(
             &kafka,
             store.clone(),
             pipelines,
             pool,
-            config.ingest.batch_size,
-            Duration::from_millis(config.ingest.linger_ms),
-            config.ingest.instance_id(),
+            batching,
             shutdown.clone(),
         )
         .await?;
