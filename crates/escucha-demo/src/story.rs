@@ -756,7 +756,15 @@ impl Planner<'_> {
                 } else {
                     self.rng.gen_range(90..1_800)
                 };
-                ended + Duration::minutes(minutes)
+                let at = ended + Duration::minutes(minutes);
+                if at > self.cal.now {
+                    // Answered before now: spread over the time left instead
+                    // of piling every late answer onto the current second.
+                    let left = (self.cal.now - ended).num_seconds().max(0);
+                    ended + Duration::seconds(self.rng.gen_range(0..=left))
+                } else {
+                    at
+                }
             }
         };
         self.cal.clamp(at)
