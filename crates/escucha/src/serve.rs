@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use escucha_api::auth::Auth;
 use escucha_api::{ApiState, Probe};
 use escucha_kafka::{CancellationToken, KafkaConfig};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,6 +47,11 @@ fn install_metrics() -> Result<escucha_api::MetricsRender> {
         .set_buckets(&[
             0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
         ])
+        .context("metrics buckets")?
+        .set_buckets_for_metric(
+            Matcher::Full("escucha_batch_size".into()),
+            &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0],
+        )
         .context("metrics buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;
