@@ -68,7 +68,8 @@ expected="$(
 info "waiting for escucha to classify and store them"
 stored=0
 for _ in $(seq 1 600); do
-    stored="$(curl -fsS "${api}/api/v1/summary" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["interactions"])' 2>/dev/null || echo 0)"
+    stored="$(curl -fsS "${api}/api/v1/summary" 2>/dev/null | grep -o '"interactions":[0-9]*' | head -n 1 | cut -d: -f2 || true)"
+    stored="${stored:-0}"
     printf '\r%s: stored %s/%s' "${ESCUCHA_SCRIPT_NAME}" "${stored}" "${expected}" >&2
     if [[ "${stored}" -ge "${expected}" ]]; then
         break
