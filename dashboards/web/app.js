@@ -42,6 +42,8 @@ function tiles(s) {
     ['NPS', fmt(s.nps.score), `n=${s.nps.n}`],
     ['CSAT %', fmt(s.csat.percent, 1), `n=${s.csat.n}, mean ${fmt(s.csat.mean, 2)}`],
     ['CES mean', fmt(s.ces.mean, 2), `n=${s.ces.n}, ${fmt(s.ces.percent_easy, 1)}% easy`],
+    ['Recovery %', fmt(s.recovery.rate, 1), `${s.recovery.recovered} of ${s.recovery.started_negative} negative starts`],
+    ['Agent empathy', fmt(s.agent_empathy.mean, 2), `0–1, n=${s.agent_empathy.n}`],
   ];
   $('#kpis').innerHTML = t.map(([l, v, n]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)} ${esc(n)}</div></div>`).join('');
 }
@@ -93,8 +95,8 @@ async function loadVerbatims(append) {
   try {
     const page = await api('interactions', p);
     const html = page.items.map((it) => {
-      const turns = it.turns.filter((t) => t.emotions.length || t.themes.length || it.kind === 'survey');
-      const body = turns.map((t) => `<div><b>${esc(t.speaker)}:</b> ${highlight(t.text, t.emotions.concat(t.themes))}</div>`).join('');
+      const turns = it.turns.filter((t) => t.emotions.length || t.themes.length || t.empathy.length || it.kind === 'survey');
+      const body = turns.map((t) => `<div><b>${esc(t.speaker)}:</b> ${highlight(t.text, t.emotions.concat(t.themes, t.empathy))}</div>`).join('');
       const chips = it.emotions.concat(it.themes).map((l) => `<span class="chip">${esc(l)}</span>`).join('');
       return `<li><div class="meta">${esc(it.occurred_at.slice(0, 16).replace('T', ' '))} · ${esc(it.channel)} · ${esc(it.queue)} · ${esc(it.language)}${it.nps !== null ? ' · NPS ' + it.nps : ''}</div>${body}<div>${chips}</div></li>`;
     }).join('');

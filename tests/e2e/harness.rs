@@ -89,6 +89,12 @@ impl World {
     /// Starts `escucha run` with this world's pipelines and database, as
     /// instance `label` (a restart with the same label is the same instance).
     pub fn spawn(&self, label: &str, port: u16) -> Ingester {
+        self.spawn_as(label, port, &format!("{}-{label}", self.prefix))
+    }
+
+    /// Starts `escucha run` with an explicit instance id (`dynamic` for
+    /// classic group membership).
+    pub fn spawn_as(&self, label: &str, port: u16, instance_id: &str) -> Ingester {
         let log = self.dir.path().join(format!("{label}-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let config = self.write_config();
@@ -107,7 +113,7 @@ impl World {
             .env("ESCUCHA_HOME", self.dir.path())
             .env("ESCUCHA_CUSTOMER_KEY_SECRET", "e2e-secret-0123456789")
             .env("ESCUCHA_LOG", "info,rdkafka=warn")
-            .env("ESCUCHA_INSTANCE_ID", format!("{}-{label}", self.prefix))
+            .env("ESCUCHA_INSTANCE_ID", instance_id)
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -116,7 +122,7 @@ impl World {
             child: Some(child),
             port,
             log,
-            instance_id: format!("{}-{label}", self.prefix),
+            instance_id: instance_id.to_string(),
         }
     }
 

@@ -29,16 +29,20 @@ async fn two_instances_in_one_group_share_the_partitions() {
                 .unwrap_or(0)
         }
     };
-    wait_for(
-        "both instances assigned",
-        Duration::from_secs(90),
-        &a,
-        || async {
-            let (na, nb) = (assigned(&a).await, assigned(&b).await);
-            (na > 0 && nb > 0 && na + nb == 4).then_some(())
-        },
-    )
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (na, nb) = (assigned(&a).await, assigned(&b).await);
+        if na > 0 && nb > 0 && na + nb == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "partitions not shared (a holds {na}, b holds {nb});\n--- a:\n{}\n--- b:\n{}",
+            a.log_tail(),
+            b.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     let producer = producer();
     for i in 0..TOTAL {

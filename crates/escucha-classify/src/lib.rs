@@ -6,6 +6,8 @@
 //!   phrases kept in TOML lexicons (`lexicon/*.toml`, embedded in the binary),
 //!   with negation, contrast, sarcasm and intensity rules. Every label carries
 //!   a confidence and the character spans of the cues that support it.
+//! * [`EmpathyDetector`]: acknowledgement, apology, ownership and
+//!   reassurance in agent turns, and [`empathy_score`] per conversation.
 //! * [`detect_language`]: es / pt / en / other, robust to short informal
 //!   texts.
 //!
@@ -20,11 +22,13 @@
 //! assert!(out.themes.iter().any(|l| l.label == "unresolved"));
 //! ```
 
+mod empathy;
 mod engine;
 mod lang;
 pub mod lexicon;
 mod normalise;
 
+pub use empathy::{empathy_score, EmpathyDetector, EMPATHY_SIGNALS};
 pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
 pub use lang::detect_language;
 pub use lexicon::LexiconError;

@@ -151,6 +151,15 @@ impl ScoreCounts {
     }
 }
 
+/// The negative emotions as an SQL array literal (constant ids, not input).
+fn negative_array() -> String {
+    let ids: Vec<String> = escucha_core::taxonomy::NEGATIVE_EMOTIONS
+        .iter()
+        .map(|e| format!("'{e}'"))
+        .collect();
+    format!("[{}]", ids.join(", "))
+}
+
 /// Score-count columns, each restricted by `cond` (an SQL boolean).
 /// Comparisons on Nullable columns are wrapped in `ifNull` so every column
 /// is a plain `UInt64` (ClickHouse 18.16 keeps them Nullable otherwise).
@@ -284,6 +293,25 @@ pub struct LabelCount {
     pub share: f64,
 }
 
+/// Transcripts that start negative and end in relief or gratitude.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// Transcripts whose first emotional customer turn is negative.
+    pub started_negative: u64,
+    /// Of those, the ones whose last emotional customer turn carries relief or gratitude.
+    pub recovered: u64,
+    /// recovered ÷ started_negative × 100; `None` below the minimum sample.
+    pub rate: Option<f64>,
+}
+
+/// Agent empathy over conversations with agent turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Empathy {
+    pub n: u64,
+    /// Mean conversation empathy in [0, 1]; `None` below the minimum sample.
+    pub mean: Option<f64>,
+}
+
 /// The headline numbers for a filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -292,6 +320,8 @@ pub struct Summary {
     pub transcripts: u64,
     /// Interactions with classified text (the denominator of shares).
     pub with_text: u64,
+    pub recovery: Recovery,
+    pub agent_empathy: Empathy,
     pub nps: Nps,
     pub csat: Csat,
     pub ces: Ces,
@@ -305,6 +335,10 @@ with_scores!(
         surveys: u64,
         transcripts: u64,
         with_text: u64,
+        started_negative: u64,
+        recovered: u64,
+        empathy_n: u64,
+        empathy_sum: f64,
     }
 );
 
@@ -346,9 +380,15 @@ impl Store {
             "SELECT toUInt64(count()) AS interactions, \
              toUInt64(countIf(kind = 'survey')) AS surveys, \
              toUInt64(countIf(kind = 'transcript')) AS transcripts, \
-             toUInt64(countIf(has_text = 1)) AS with_text, {} \
+             toUInt64(countIf(has_text = 1)) AS with_text, \
+             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}))) AS started_negative, \
+             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}) \
+                 AND hasAny(last_emotions, ['relief', 'gratitude']))) AS recovered, \
+             toUInt64(countIf(isNotNull(agent_empathy))) AS empathy_n, \
+             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, {} \
              FROM interactions FINAL WHERE 1",
-            score_columns("1")
+            score_columns("1"),
+            neg = negative_array()
         ));
         f.conditions(&mut sql);
         Ok(sql.query(self).fetch_one::<TotalsRow>().await?)
@@ -391,6 +431,18 @@ impl Store {
             surveys: totals.surveys,
             transcripts: totals.transcripts,
             with_text: totals.with_text,
+            recovery: Recovery {
+                started_negative: totals.started_negative,
+                recovered: totals.recovered,
+                rate: (totals.started_negative >= min_n.max(1)).then(|| {
+                    round1(totals.recovered as f64 * 100.0 / totals.started_negative as f64)
+                }),
+            },
+            agent_empathy: Empathy {
+                n: totals.empathy_n,
+                mean: (totals.empathy_n >= min_n.max(1))
+                    .then(|| round2(totals.empathy_sum / totals.empathy_n as f64)),
+            },
             nps: totals.scores().nps(min_n),
             csat: totals.scores().csat(min_n),
             ces: totals.scores().ces(min_n),
@@ -635,6 +687,8 @@ pub struct ServedTurn {
     pub text: String,
     pub emotions: Vec<ServedLabel>,
     pub themes: Vec<ServedLabel>,
+    /// Agent empathy signals (agent turns only).
+    pub empathy: Vec<ServedLabel>,
 }
 
 /// One interaction in the drill-down.
@@ -656,6 +710,7 @@ pub struct ServedInteraction {
     pub wait_seconds: Option<u32>,
     pub transfers: Option<u32>,
     pub resolved: Option<bool>,
+    pub agent_empathy: Option<f32>,
     pub emotions: Vec<String>,
     pub themes: Vec<String>,
     pub turns: Vec<ServedTurn>,
@@ -687,6 +742,7 @@ struct ListRow {
     wait_seconds: Option<u32>,
     transfers: Option<u32>,
     resolved: Option<u8>,
+    agent_empathy: Option<f32>,
     emotions: Vec<String>,
     themes: Vec<String>,
 }
@@ -732,7 +788,7 @@ impl Store {
         sql.push(
             "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
              language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
-             emotions, themes FROM interactions FINAL WHERE 1",
+             agent_empathy, emotions, themes FROM interactions FINAL WHERE 1",
         );
         f.conditions(&mut sql);
         if let Some(c) = after {
@@ -828,6 +884,7 @@ impl Store {
                             text: t.text.clone(),
                             emotions: served("emotion"),
                             themes: served("theme"),
+                            empathy: served("empathy"),
                         }
                     })
                     .collect();
@@ -848,6 +905,7 @@ impl Store {
                     wait_seconds: r.wait_seconds,
                     transfers: r.transfers,
                     resolved: r.resolved.map(|v| v != 0),
+                    agent_empathy: r.agent_empathy.map(|e| (e * 100.0).round() / 100.0),
                     emotions: r.emotions,
                     themes: r.themes,
                     turns,

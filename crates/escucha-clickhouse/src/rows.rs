@@ -32,6 +32,7 @@ pub struct InteractionRow {
     pub bot_involved: Option<u8>,
     pub escalated: Option<u8>,
     pub resolved: Option<u8>,
+    pub agent_empathy: Option<f32>,
     pub has_text: u8,
     pub text: String,
     pub emotions: Vec<String>,
@@ -143,6 +144,7 @@ impl Rows {
             bot_involved: i.ops.bot_involved.map(u8::from),
             escalated: i.ops.escalated.map(u8::from),
             resolved: i.ops.resolved.map(u8::from),
+            agent_empathy: record.agent_empathy,
             has_text: u8::from(!text.is_empty()),
             text,
             emotions: ids(record.emotions()),
@@ -186,6 +188,7 @@ impl Rows {
             let kinds = [
                 ("emotion", &turn.classification.emotions),
                 ("theme", &turn.classification.themes),
+                ("empathy", &turn.empathy),
             ];
             for (kind, labels) in kinds {
                 for label in labels {

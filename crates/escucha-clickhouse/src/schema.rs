@@ -24,11 +24,18 @@ pub struct Migration {
 }
 
 /// All migrations, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tables",
-    sql: include_str!("../migrations/0001_tables.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tables",
+        sql: include_str!("../migrations/0001_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "agent_empathy",
+        sql: include_str!("../migrations/0002_agent_empathy.sql"),
+    },
+];
 
 /// Where the schema goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +96,13 @@ impl Target {
             (Some(t), None) => t.clone(),
             (None, _) => String::new(),
         };
-        let mut out = stmt.replace("{on_cluster}", &self.on_cluster());
+        let on_cluster = match self.on_cluster() {
+            c if c.is_empty() => c,
+            c => format!(" {c}"),
+        };
+        let mut out = stmt
+            .replace(" {on_cluster}", &on_cluster)
+            .replace("{on_cluster}", &on_cluster);
         if let Some(t) = &table {
             out = out.replace(
                 &format!("{{table:{t}}}"),
@@ -104,7 +117,16 @@ impl Target {
             out = out.replace(&format!("{{engine:{engine}}}"), &rendered);
         }
         let out = collapse_blank(&out);
-        let mut statements = vec![out];
+        let mut statements = vec![out.clone()];
+        let is_alter = stmt.trim_start().to_ascii_uppercase().starts_with("ALTER");
+        if let (Some(t), Some(_), true) = (&table, &self.cluster, is_alter) {
+            // The distributed table mirrors the local table's columns.
+            statements.push(out.replace(
+                &format!("{}.{}", ident(&self.database), ident(&local)),
+                &format!("{}.{}", ident(&self.database), ident(t)),
+            ));
+            return statements;
+        }
         if let (Some(t), Some(cluster)) = (&table, &self.cluster) {
             let db = ident(&self.database);
             statements.push(format!(
@@ -242,6 +264,23 @@ mod tests {
         let mig = cluster().create_migrations_table();
         assert!(mig[0].contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/escucha/schema_migrations_local', '{replica}', applied_at)"));
         assert!(mig[1].contains("cityHash64(version)"));
+    }
+
+    #[test]
+    fn alter_statements_change_local_and_distributed_tables_on_cluster() {
+        let single = single().render(MIGRATIONS[1].sql);
+        assert_eq!(
+            single,
+            vec!["ALTER TABLE `escucha`.`interactions` ADD COLUMN agent_empathy Nullable(Float32) AFTER resolved"]
+        );
+        let clustered = cluster().render(MIGRATIONS[1].sql);
+        assert_eq!(
+            clustered,
+            vec![
+                "ALTER TABLE `escucha`.`interactions_local` ON CLUSTER `cx` ADD COLUMN agent_empathy Nullable(Float32) AFTER resolved",
+                "ALTER TABLE `escucha`.`interactions` ON CLUSTER `cx` ADD COLUMN agent_empathy Nullable(Float32) AFTER resolved",
+            ]
+        );
     }
 
     #[test]

@@ -136,14 +136,24 @@ impl Store {
         let mut done = Vec::new();
         for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             for stmt in target.render(m.sql) {
-                bare.query(&escape_marks(&stmt))
-                    .execute()
-                    .await
-                    .map_err(|source| Error::Migration {
-                        version: m.version,
-                        name: m.name.into(),
-                        source,
-                    })?;
+                match bare.query(&escape_marks(&stmt)).execute().await {
+                    Ok(()) => {}
+                    // Another instance starting at the same time applied it
+                    // first (ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS).
+                    Err(e) if already_applied(&e) => {
+                        tracing::info!(
+                            version = m.version,
+                            "migration step already applied elsewhere"
+                        );
+                    }
+                    Err(source) => {
+                        return Err(Error::Migration {
+                            version: m.version,
+                            name: m.name.into(),
+                            source,
+                        });
+                    }
+                }
             }
             self.client
                 .query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())")
@@ -209,6 +219,11 @@ where
     }
     insert.end().await?;
     Ok(())
+}
+
+/// Whether a DDL error means the change is already in place.
+fn already_applied(e: &clickhouse::error::Error) -> bool {
+    matches!(e, clickhouse::error::Error::BadResponse(m) if m.contains("already exists"))
 }
 
 /// `?` is the bind marker of the clickhouse crate; DDL has none.

@@ -34,7 +34,7 @@ async fn fresh_store(name: &str) -> Store {
         .execute()
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "migrations apply once"
@@ -93,9 +93,11 @@ fn record(
                 themes: themes.iter().map(|t| label(t, 7, 15)).collect(),
                 engine: "test".into(),
             },
+            empathy: vec![],
         }],
         engine: "test".into(),
         source: SourcePosition::default(),
+        agent_empathy: None,
     }
 }
 
@@ -272,11 +274,111 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
     let counts = store.pipeline_counts().await.unwrap();
     assert_eq!(counts.len(), 1);
     assert_eq!(counts[0].interactions, 8);
+
+    // Transcripts: two start negative, one of them ends in relief → recovery 50 %;
+    // empathy 0.8 and 0.4 → mean 0.6; an empathy signal is served on the agent turn.
+    let mut rows = Rows::default();
+    for (id, last, empathy) in [("t1", "relief", 0.8), ("t2", "anger", 0.4)] {
+        let mut r = record(id, day(18), None, &["frustration"], &[]);
+        r.interaction.kind = InteractionKind::Transcript;
+        r.interaction.turns.push(Turn {
+            speaker: Speaker::Agent,
+            text: "Lo siento mucho".into(),
+            at: None,
+        });
+        r.interaction.turns.push(Turn {
+            speaker: Speaker::Customer,
+            text: "Vale".into(),
+            at: None,
+        });
+        r.turn_labels.push(TurnLabels {
+            turn: 1,
+            classification: Classification {
+                language: Language::Es,
+                emotions: vec![],
+                themes: vec![],
+                engine: "test".into(),
+            },
+            empathy: vec![label("apology", 0, 9)],
+        });
+        r.turn_labels.push(TurnLabels {
+            turn: 2,
+            classification: Classification {
+                language: Language::Es,
+                emotions: vec![label(last, 0, 4)],
+                themes: vec![],
+                engine: "test".into(),
+            },
+            empathy: vec![],
+        });
+        r.agent_empathy = Some(empathy);
+        rows.push(&r, Utc::now(), 1);
+    }
+    store.write(&rows).await.unwrap();
+    let t = store
+        .summary(
+            &Filters {
+                kind: vec!["transcript".into()],
+                ..Default::default()
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            t.recovery.started_negative,
+            t.recovery.recovered,
+            t.recovery.rate
+        ),
+        (2, 1, Some(50.0))
+    );
+    assert_eq!((t.agent_empathy.n, t.agent_empathy.mean), (2, Some(0.6)));
+    let page = store
+        .interactions(
+            &Filters {
+                kind: vec!["transcript".into()],
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let t1 = page.items.iter().find(|i| i.id == "t1").unwrap();
+    assert_eq!(t1.turns[1].empathy[0].label, "apology");
+    assert_eq!(t1.agent_empathy, Some(0.8));
     store
         .client()
         .clone()
         .with_database("default")
         .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn instances_starting_together_both_migrate() {
+    let database = format!("escucha_store_race_{}", std::process::id());
+    let config = ClickHouseConfig {
+        url: url(),
+        database,
+        ..Default::default()
+    };
+    let a = Store::connect(config.clone()).await.unwrap();
+    let b = Store::connect(config).await.unwrap();
+    let bare = a.client().clone().with_database("default");
+    bare.query(&format!("DROP DATABASE IF EXISTS {}", a.config().database))
+        .execute()
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.expect("first instance migrates");
+    rb.expect("second instance migrates");
+    assert!(a.migrate().await.unwrap().is_empty());
+    bare.query(&format!("DROP DATABASE {}", a.config().database))
         .execute()
         .await
         .unwrap();

@@ -10,6 +10,10 @@ pub struct TurnLabels {
     /// Index into `Interaction::turns`.
     pub turn: usize,
     pub classification: Classification,
+    /// Agent empathy signals (acknowledgement, apology, ownership,
+    /// reassurance); only on agent turns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empathy: Vec<Label>,
 }
 
 /// A redacted, classified interaction ready to be stored.
@@ -27,6 +31,9 @@ pub struct Record {
     pub turn_labels: Vec<TurnLabels>,
     pub engine: String,
     pub source: SourcePosition,
+    /// Conversation-level agent empathy in [0, 1]; `None` without agent turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_empathy: Option<f32>,
 }
 
 impl Record {
@@ -128,10 +135,12 @@ mod tests {
                 TurnLabels {
                     turn: 0,
                     classification: classification(vec![label("frustration", 0.6)]),
+                    empathy: vec![],
                 },
                 TurnLabels {
                     turn: 2,
                     classification: classification(vec![]),
+                    empathy: vec![label("apology", 0.8)],
                 },
                 TurnLabels {
                     turn: 4,
@@ -139,10 +148,12 @@ mod tests {
                         label("relief", 0.7),
                         label("frustration", 0.9),
                     ]),
+                    empathy: vec![],
                 },
             ],
             engine: "t".into(),
             source: Default::default(),
+            agent_empathy: None,
         };
         let emotions = record.emotions();
         assert_eq!(emotions.len(), 2);

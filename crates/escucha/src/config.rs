@@ -102,7 +102,8 @@ pub struct IngestSection {
     pub classify_threads: usize,
     /// This instance's stable identity in the consumer groups (static
     /// membership): a restarted instance gets its partitions back at once.
-    /// Every running instance needs its own; defaults to the host name.
+    /// Every running instance needs its own; defaults to the host name;
+    /// `dynamic` turns static membership off.
     pub instance_id: Option<String>,
 }
 

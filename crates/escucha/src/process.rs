@@ -2,8 +2,10 @@
 //! the pipeline, redact every text, hash the customer id, detect the
 //! language and classify the texts of the pipeline's speakers.
 
+use escucha_classify::EmpathyDetector;
 use escucha_core::{
-    Classifier, Interaction, Language, Record, SourcePosition, TextInput, TurnLabels,
+    taxonomy, Classification, Classifier, Interaction, Label, Language, Record, SourcePosition,
+    Speaker, TextInput, TurnLabels,
 };
 use escucha_pipeline::Pipeline;
 use escucha_redact::Redactor;
@@ -20,6 +22,7 @@ pub struct Rejection {
 pub struct Processor {
     redactor: Redactor,
     classifier: Arc<dyn Classifier>,
+    empathy: EmpathyDetector,
     secret: Vec<u8>,
 }
 
@@ -28,6 +31,7 @@ impl Processor {
         Processor {
             redactor: Redactor::new(),
             classifier,
+            empathy: EmpathyDetector::builtin(),
             secret,
         }
     }
@@ -100,14 +104,17 @@ impl Processor {
         if !inputs.is_empty() {
             metrics::histogram!("escucha_classify_seconds").record(started.elapsed().as_secs_f64());
         }
-        let turn_labels = classified
+        let mut turn_labels: Vec<TurnLabels> = classified
             .iter()
             .zip(results)
             .map(|(&turn, classification)| TurnLabels {
                 turn,
                 classification,
+                empathy: vec![],
             })
             .collect();
+        let agent_empathy = self.agent_empathy(&interaction, hint, &mut turn_labels);
+        turn_labels.sort_by_key(|t| t.turn);
         Record {
             pipeline: pipeline.name().to_string(),
             interaction,
@@ -115,7 +122,68 @@ impl Processor {
             turn_labels,
             engine: self.classifier.engine().to_string(),
             source,
+            agent_empathy,
         }
+    }
+
+    /// Finds empathy signals in agent turns (adding a labels entry for each
+    /// agent turn that shows one) and returns the conversation's empathy
+    /// score. When agents answered an upset customer without any sign of
+    /// empathy, the first turn with a negative emotion also gets the
+    /// `lack_of_empathy` theme, with that emotion's evidence.
+    fn agent_empathy(
+        &self,
+        interaction: &Interaction,
+        language: Option<Language>,
+        turn_labels: &mut Vec<TurnLabels>,
+    ) -> Option<f32> {
+        let agent_turns: Vec<(usize, Vec<Label>)> = interaction
+            .turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.speaker == Speaker::Agent && !t.text.trim().is_empty())
+            .map(|(i, t)| (i, self.empathy.signals(&t.text, language)))
+            .collect();
+        let signals: Vec<Vec<Label>> = agent_turns.iter().map(|(_, s)| s.clone()).collect();
+        let score = escucha_classify::empathy_score(&signals)?;
+        if score == 0.0 {
+            let upset = turn_labels.iter_mut().find_map(|t| {
+                let negative = t
+                    .classification
+                    .emotions
+                    .iter()
+                    .find(|e| taxonomy::NEGATIVE_EMOTIONS.contains(&e.label.as_str()))?
+                    .clone();
+                Some((t, negative))
+            });
+            if let Some((turn, negative)) = upset {
+                if !turn
+                    .classification
+                    .themes
+                    .iter()
+                    .any(|l| l.label == "lack_of_empathy")
+                {
+                    turn.classification.themes.push(Label {
+                        label: "lack_of_empathy".into(),
+                        confidence: 0.6,
+                        evidence: negative.evidence,
+                    });
+                }
+            }
+        }
+        for (turn, empathy) in agent_turns.into_iter().filter(|(_, s)| !s.is_empty()) {
+            turn_labels.push(TurnLabels {
+                turn,
+                classification: Classification {
+                    language: language.unwrap_or(Language::Other),
+                    emotions: vec![],
+                    themes: vec![],
+                    engine: escucha_classify::ENGINE.to_string(),
+                },
+                empathy,
+            });
+        }
+        Some(score)
     }
 }
 
@@ -178,6 +246,74 @@ mod tests {
         assert_eq!(record.language, Language::Es);
         let themes: Vec<String> = record.themes().into_iter().map(|l| l.label).collect();
         assert!(themes.contains(&"long_wait".to_string()), "{themes:?}");
+    }
+
+    fn transcripts() -> Pipeline {
+        escucha_pipeline::load_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/transcripts.toml"),
+        )
+        .expect("shipped pipeline")
+    }
+
+    fn conversation(agent: &str) -> String {
+        serde_json::json!({
+            "conversation_id": "c1", "channel": "chat", "started_at": "2026-11-20T10:00:00Z",
+            "ended_at": "2026-11-20T10:10:00Z", "customer_id": "C-1", "queue": "billing",
+            "agent_id": "ag-1", "wait_seconds": 30, "handle_seconds": 600, "transfers": 0,
+            "bot_handled": false, "escalated": false, "resolved": true,
+            "turns": [
+                { "speaker": "customer", "text": "Estoy harta, otra vez me cobraron de más", "at": "2026-11-20T10:00:10Z" },
+                { "speaker": "agent", "text": agent, "at": "2026-11-20T10:01:00Z" },
+                { "speaker": "customer", "text": "Bueno, por fin, muchas gracias", "at": "2026-11-20T10:09:00Z" },
+            ],
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn empathic_agents_score_and_cold_agents_facing_upset_customers_are_a_gap() {
+        let p = processor();
+        let warm = p
+            .process(
+                &transcripts(),
+                Some(
+                    conversation(
+                        "Lamento mucho la molestia, yo me encargo ahora mismo, no se preocupe",
+                    )
+                    .as_bytes(),
+                ),
+                SourcePosition::default(),
+            )
+            .unwrap();
+        assert!(
+            warm.agent_empathy.unwrap() > 0.5,
+            "{:?}",
+            warm.agent_empathy
+        );
+        let agent_turn = warm.turn_labels.iter().find(|t| t.turn == 1).unwrap();
+        let signals: Vec<&str> = agent_turn
+            .empathy
+            .iter()
+            .map(|l| l.label.as_str())
+            .collect();
+        assert_eq!(signals, ["apology", "ownership", "reassurance"]);
+        assert!(!warm.themes().iter().any(|l| l.label == "lack_of_empathy"));
+        assert_eq!(warm.first_emotions(), vec!["frustration"]);
+        assert!(warm.last_emotions().contains(&"gratitude".to_string()));
+
+        let cold = p
+            .process(
+                &transcripts(),
+                Some(conversation("Número de cliente.").as_bytes()),
+                SourcePosition::default(),
+            )
+            .unwrap();
+        assert_eq!(cold.agent_empathy, Some(0.0));
+        assert!(
+            cold.themes().iter().any(|l| l.label == "lack_of_empathy"),
+            "{:?}",
+            cold.themes()
+        );
     }
 
     #[test]
