@@ -26,8 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-info "installing what is missing (ClickHouse, the tansu broker)"
+info "installing what is missing (ClickHouse, the tansu broker, the sentence-encoder model)"
 scripts/services.sh install
+scripts/models.sh install
 
 for service in clickhouse kafka; do
     if ! scripts/services.sh status "${service}" >/dev/null 2>&1; then
