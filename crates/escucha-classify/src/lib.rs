@@ -25,10 +25,12 @@
 mod empathy;
 mod engine;
 mod lang;
+mod layered;
 pub mod lexicon;
 mod normalise;
 
 pub use empathy::{empathy_score, EmpathyDetector, EMPATHY_SIGNALS};
 pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
 pub use lang::detect_language;
+pub use layered::{default_heads_dir, LayeredClassifier, LayeredError, CUE_SURE};
 pub use lexicon::LexiconError;

@@ -5,6 +5,7 @@ mod bench;
 mod commands;
 mod config;
 mod ingest;
+mod learn;
 mod pool;
 mod process;
 mod serve;
@@ -47,6 +48,10 @@ enum Command {
     Demo(commands::DemoArgs),
     /// Measure end-to-end throughput, produce-to-queryable latency and ingester memory.
     Bench(bench::BenchArgs),
+    /// Train the classifier heads on the labelled examples (needs scripts/models.sh install).
+    Train(learn::TrainArgs),
+    /// Precision, recall and F1 per label, macro-F1 per language, confusions, on a labelled file.
+    Eval(learn::EvalArgs),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::TokenCommand),
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo(config, args).await,
             Command::Bench(args) => bench::run(config, args).await,
             Command::Token(c) => commands::token(c),
+            Command::Train(args) => tokio::task::block_in_place(|| learn::train(args)),
+            Command::Eval(args) => tokio::task::block_in_place(|| learn::eval(args)),
         }
     });
     match result {

@@ -1,0 +1,150 @@
+//! The layered engine: a multilingual sentence encoder, multi-label heads
+//! trained by the project (`escucha train`) with calibrated confidences, and
+//! the cue engine on top. A label is emitted when its head decides so, or
+//! when the cue engine is sure of it (confidence ≥ [`CUE_SURE`]); evidence
+//! comes from the cues, or is the whole text for a head-only label.
+
+use crate::engine::CueClassifier;
+use escucha_core::{Classification, Classifier, Label, Language, Span, TextInput};
+use escucha_embed::UseEncoder;
+use escucha_heads::Heads;
+use std::path::{Path, PathBuf};
+
+/// Cue confidence from which a cue label is emitted even if its head
+/// disagrees.
+pub const CUE_SURE: f32 = 0.75;
+
+/// Errors loading the layered engine.
+#[derive(Debug, thiserror::Error)]
+pub enum LayeredError {
+    #[error(transparent)]
+    Encoder(#[from] escucha_embed::EmbedError),
+    #[error("heads {path}: {source} (train them with `escucha train`)")]
+    Heads {
+        path: PathBuf,
+        source: escucha_heads::HeadsError,
+    },
+}
+
+/// Where `escucha train` writes the heads: `<models>/heads/`.
+pub fn default_heads_dir() -> PathBuf {
+    escucha_embed::default_model_dir()
+        .parent()
+        .map(|p| p.join("heads"))
+        .unwrap_or_else(|| PathBuf::from("heads"))
+}
+
+/// Encoder + heads + cues.
+pub struct LayeredClassifier {
+    encoder: UseEncoder,
+    emotions: Heads,
+    themes: Heads,
+    cues: CueClassifier,
+    engine: String,
+}
+
+impl LayeredClassifier {
+    /// Loads the encoder from `model_dir` and `emotions.json` and
+    /// `themes.json` from `heads_dir`.
+    pub fn load(model_dir: &Path, heads_dir: &Path) -> Result<LayeredClassifier, LayeredError> {
+        let encoder = UseEncoder::load(model_dir)?;
+        let load = |name: &str| {
+            let path = heads_dir.join(name);
+            Heads::load(&path)
+                .and_then(|h| {
+                    h.check_encoder(encoder.version(), encoder.dimension())
+                        .map(|_| h)
+                })
+                .map_err(|source| LayeredError::Heads { path, source })
+        };
+        let emotions = load("emotions.json")?;
+        let themes = load("themes.json")?;
+        let engine = format!(
+            "{}+heads-{}+{}",
+            encoder.version(),
+            &emotions.training_data_hash()[..8.min(emotions.training_data_hash().len())],
+            crate::ENGINE
+        );
+        Ok(LayeredClassifier {
+            encoder,
+            emotions,
+            themes,
+            cues: CueClassifier::builtin(),
+            engine,
+        })
+    }
+
+    pub fn encoder(&self) -> &UseEncoder {
+        &self.encoder
+    }
+
+    fn combine(&self, input: TextInput<'_>, embedding: Option<&[f32]>) -> Classification {
+        let cues = self.cues.classify(input);
+        let whole = Span::new(0, input.text.chars().count());
+        let merge = |heads: &Heads, cue_labels: &[Label]| -> Vec<Label> {
+            let mut out: Vec<Label> = Vec::new();
+            let predictions = embedding
+                .and_then(|e| heads.predict(e).ok())
+                .unwrap_or_default();
+            for p in &predictions {
+                let cue = cue_labels.iter().find(|c| c.label == p.label);
+                let emitted = p.decision || cue.is_some_and(|c| c.confidence >= CUE_SURE);
+                if emitted {
+                    out.push(Label {
+                        label: p.label.to_string(),
+                        confidence: cue.map_or(p.probability, |c| c.confidence.max(p.probability)),
+                        evidence: cue.map_or_else(|| vec![whole], |c| c.evidence.clone()),
+                    });
+                }
+            }
+            // Cue labels the heads do not know (custom themes) pass through.
+            for c in cue_labels {
+                if !predictions.iter().any(|p| p.label == c.label) {
+                    out.push(c.clone());
+                }
+            }
+            out.sort_by(|a, b| {
+                b.confidence
+                    .total_cmp(&a.confidence)
+                    .then_with(|| a.label.cmp(&b.label))
+            });
+            out
+        };
+        Classification {
+            language: cues.language,
+            emotions: merge(&self.emotions, &cues.emotions),
+            themes: merge(&self.themes, &cues.themes),
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl Classifier for LayeredClassifier {
+    fn engine(&self) -> &str {
+        &self.engine
+    }
+
+    fn classify(&self, input: TextInput<'_>) -> Classification {
+        self.classify_batch(&[input])
+            .pop()
+            .expect("one result per input")
+    }
+
+    fn classify_batch(&self, inputs: &[TextInput<'_>]) -> Vec<Classification> {
+        let texts: Vec<&str> = inputs.iter().map(|i| i.text).collect();
+        // Without an embedding (encoder failure) only the cues speak.
+        let embeddings = self.encoder.embed(&texts).ok();
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let e = embeddings.as_ref().map(|e| e[i].as_slice());
+                let mut c = self.combine(*input, e);
+                if input.language.is_some_and(|l| l != Language::Other) {
+                    c.language = input.language.unwrap_or(c.language);
+                }
+                c
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,234 @@
+//! `escucha train` and `escucha eval`: the layered engine's heads are
+//! trained on the project's labelled examples (and the English GoEmotions
+//! train split for emotions), and any labelled JSON-lines file is measured
+//! per label and per language.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use escucha_core::{Classifier, Language, TextInput};
+use escucha_heads::{
+    Dataset, Evaluation, Heads, LabelKind, Provenance, TrainOptions, DEFAULT_DEV_FRACTION,
+};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The project's labelled examples, relative to the repository root.
+const LABELLED: &str = "crates/escucha-classify/data/labelled";
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Directory of labelled `*.jsonl` files (their train split is used).
+    #[arg(long, default_value = LABELLED)]
+    pub data: PathBuf,
+    /// GoEmotions directory (train.tsv, emotions.txt); its train split is
+    /// added to the emotion heads. Skipped when absent.
+    #[arg(long, default_value = "../shared/data/goemotions")]
+    pub goemotions: PathBuf,
+    /// Where the heads are written (default: <models>/heads).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Sentence-encoder model directory (default: scripts/models.sh path).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EngineArg {
+    /// Encoder + trained heads + cues (the default engine).
+    Layered,
+    /// Cue phrases only.
+    Cues,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Labelled JSON lines {"text","lang","emotions","themes"}, or a
+    /// GoEmotions .tsv (mapped to escucha's labels).
+    pub file: Option<PathBuf>,
+    /// Evaluate the dev split of the project's labelled examples.
+    #[arg(long, conflicts_with = "file")]
+    pub dev: bool,
+    #[arg(long, value_enum, default_value = "layered")]
+    pub engine: EngineArg,
+    /// Print Markdown tables.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+fn load_labelled(dir: &Path) -> Result<Dataset> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no *.jsonl files in {}", dir.display());
+    }
+    let mut all: Option<Dataset> = None;
+    for f in files {
+        let d = Dataset::load_jsonl(&f)?;
+        match &mut all {
+            Some(a) => a.extend(d),
+            None => all = Some(d),
+        }
+    }
+    Ok(all.expect("at least one file"))
+}
+
+fn load_goemotions(path: &Path) -> Result<Dataset> {
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let tsv_path = if path.is_dir() {
+        path.join("train.tsv")
+    } else {
+        path.to_path_buf()
+    };
+    let tsv = std::fs::read_to_string(&tsv_path)
+        .with_context(|| format!("reading {}", tsv_path.display()))?;
+    let names = std::fs::read_to_string(dir.join("emotions.txt"))
+        .with_context(|| format!("reading {}", dir.join("emotions.txt").display()))?;
+    Ok(Dataset::from_goemotions(&tsv, &names)?)
+}
+
+fn embed_all(encoder: &escucha_embed::UseEncoder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(256) {
+        out.extend(encoder.embed(chunk)?);
+        eprint!("\rembedded {}/{}", out.len(), texts.len());
+    }
+    eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+pub fn train(args: TrainArgs) -> Result<ExitCode> {
+    let model_dir = args.model.unwrap_or_else(escucha_embed::default_model_dir);
+    let out = args.out.unwrap_or_else(escucha_classify::default_heads_dir);
+    let encoder = escucha_embed::UseEncoder::load(&model_dir)?;
+    let labelled = load_labelled(&args.data)?;
+    let split = labelled.split(DEFAULT_DEV_FRACTION);
+    eprintln!(
+        "labelled examples: {} ({} train, {} dev held out)",
+        labelled.len(),
+        split.train.len(),
+        split.dev.len()
+    );
+    let mut emotion_data = split.train.clone();
+    if args.goemotions.exists() {
+        let go = load_goemotions(&args.goemotions)?;
+        eprintln!(
+            "GoEmotions train split: {} examples for the emotion heads",
+            go.len()
+        );
+        emotion_data.extend(go);
+    } else {
+        eprintln!(
+            "no GoEmotions data at {}; emotion heads use the project's examples only",
+            args.goemotions.display()
+        );
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    for (kind, data, file) in [
+        (LabelKind::Emotions, &emotion_data, "emotions.json"),
+        (LabelKind::Themes, &split.train, "themes.json"),
+    ] {
+        let ids = kind.builtin_ids();
+        eprintln!("training {file}: {} examples", data.len());
+        let features = embed_all(&encoder, &data.texts())?;
+        let labels = data.label_matrix(kind, &ids);
+        let provenance = Provenance {
+            encoder: encoder.version().to_string(),
+            training_data_hash: data.fingerprint(),
+        };
+        let started = Instant::now();
+        let heads = Heads::train(
+            &features,
+            &labels,
+            &ids,
+            &provenance,
+            &TrainOptions::default(),
+        )?;
+        eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
+        let dev_features = embed_all(&encoder, &split.dev.texts())?;
+        let report =
+            heads.calibration_report(&dev_features, &split.dev.label_matrix(kind, &ids))?;
+        println!(
+            "{file}: expected calibration error on the dev split {:.3} (uncalibrated {:.3})",
+            report.ece, report.ece_uncalibrated
+        );
+        heads.save(out.join(file))?;
+    }
+    println!("heads written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the engine `eval`, `classify` and the pipelines use.
+pub fn layered() -> Result<escucha_classify::LayeredClassifier> {
+    Ok(escucha_classify::LayeredClassifier::load(
+        &escucha_embed::default_model_dir(),
+        &escucha_classify::default_heads_dir(),
+    )?)
+}
+
+pub fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let data = match (&args.file, args.dev) {
+        (_, true) => {
+            load_labelled(Path::new(LABELLED))?
+                .split(DEFAULT_DEV_FRACTION)
+                .dev
+        }
+        (Some(f), false) if f.extension().is_some_and(|e| e == "tsv") => load_goemotions(f)?,
+        (Some(f), false) => Dataset::load_jsonl(f)?,
+        (None, false) => bail!("give a labelled file or --dev"),
+    };
+    let engine: Box<dyn Classifier> = match args.engine {
+        EngineArg::Layered => Box::new(layered()?),
+        EngineArg::Cues => Box::new(escucha_classify::CueClassifier::builtin()),
+    };
+    let started = Instant::now();
+    let mut emotions = Vec::with_capacity(data.len());
+    let mut themes = Vec::with_capacity(data.len());
+    for chunk in data.examples().chunks(64) {
+        let inputs: Vec<TextInput<'_>> = chunk
+            .iter()
+            .map(|e| TextInput {
+                text: &e.text,
+                language: (e.lang != Language::Other).then_some(e.lang),
+            })
+            .collect();
+        for c in engine.classify_batch(&inputs) {
+            emotions.push(c.emotions.into_iter().map(|l| l.label).collect::<Vec<_>>());
+            themes.push(c.themes.into_iter().map(|l| l.label).collect::<Vec<_>>());
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} examples, engine {}, {:.0} texts/s",
+        data.len(),
+        engine.engine(),
+        data.len() as f64 / secs
+    );
+    for (kind, predictions, title) in [
+        (LabelKind::Emotions, &emotions, "Emotions"),
+        (LabelKind::Themes, &themes, "Themes"),
+    ] {
+        // Only labels present in the file's gold or predictions are averaged.
+        let ids = kind.builtin_ids();
+        let e = Evaluation::from_examples(data.examples(), kind, predictions, &ids)?;
+        if e.labels.iter().all(|m| m.support == 0) {
+            continue;
+        }
+        println!("\n{title}");
+        if args.markdown {
+            println!("{}", e.to_markdown());
+        } else {
+            println!("{e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
