@@ -54,6 +54,9 @@ pub struct EvalArgs {
     /// Print Markdown tables.
     #[arg(long)]
     pub markdown: bool,
+    /// Heads directory (default: where `escucha train` writes them).
+    #[arg(long)]
+    pub heads: Option<PathBuf>,
 }
 
 fn load_labelled(dir: &Path) -> Result<Dataset> {
@@ -167,11 +170,13 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads the engine `eval`, `classify` and the pipelines use.
-pub fn layered() -> Result<escucha_classify::LayeredClassifier> {
+/// Loads the layered engine with the heads in `heads` (default: where
+/// `escucha train` writes them).
+pub fn layered(heads: Option<&Path>) -> Result<escucha_classify::LayeredClassifier> {
+    let heads = heads.map_or_else(escucha_classify::default_heads_dir, Path::to_path_buf);
     Ok(escucha_classify::LayeredClassifier::load(
         &escucha_embed::default_model_dir(),
-        &escucha_classify::default_heads_dir(),
+        &heads,
     )?)
 }
 
@@ -187,7 +192,7 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
         (None, false) => bail!("give a labelled file or --dev"),
     };
     let engine: Box<dyn Classifier> = match args.engine {
-        EngineArg::Layered => Box::new(layered()?),
+        EngineArg::Layered => Box::new(layered(args.heads.as_deref())?),
         EngineArg::Cues => Box::new(escucha_classify::CueClassifier::builtin()),
     };
     let started = Instant::now();
