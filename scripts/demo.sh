@@ -19,8 +19,9 @@ interactions="${ESCUCHA_DEMO_INTERACTIONS:-6000}"
 days="${ESCUCHA_DEMO_DAYS:-90}"
 bind="${ESCUCHA_API_BIND:-127.0.0.1:8080}"
 
-info "step 1/5: installing what is missing (ClickHouse, the tansu broker; the broker's first build takes ~15 min)"
+info "step 1/5: installing what is missing (ClickHouse, the tansu broker — its first build takes ~15 min — and the sentence-encoder model)"
 scripts/services.sh install
+scripts/models.sh install
 
 info "step 2/5: starting the services"
 scripts/services.sh start
@@ -33,6 +34,13 @@ bin="${CARGO_TARGET_DIR}/release/escucha"
 install -D -m 755 "${bin}" "${CARGO_HOME:-${HOME}/.cargo}/bin/escucha"
 info "installed escucha into ${CARGO_HOME:-${HOME}/.cargo}/bin"
 "${bin}" pipelines validate pipelines
+heads="${ESCUCHA_MODELS:-${HOME}/.cache/escucha/models}/heads"
+if [[ -f "${heads}/emotions.json" && -f "${heads}/themes.json" ]]; then
+    info "classifier heads present in ${heads}"
+else
+    info "training the classifier heads (about a minute)"
+    "${bin}" train
+fi
 
 log="${ESCUCHA_HOME}/logs/escucha-demo.log"
 mkdir -p "$(dirname "${log}")"

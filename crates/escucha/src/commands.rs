@@ -213,8 +213,7 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
                 }
             };
             let config = Config::load(config)?;
-            let classifier = Arc::new(escucha_classify::CueClassifier::builtin());
-            let processor = Processor::new(classifier, config.customer_key_secret()?);
+            let processor = Processor::new(config.classify.build()?, config.customer_key_secret()?);
             let stdin = std::io::stdin();
             let mut out = std::io::stdout().lock();
             let (mut stored, mut rejected) = (0, 0);
@@ -267,9 +266,8 @@ struct ClassifyLine {
     lang: Option<String>,
 }
 
-pub async fn classify() -> Result<ExitCode> {
-    let classifier = escucha_classify::CueClassifier::builtin();
-    use escucha_core::Classifier;
+pub async fn classify(config: Option<&Path>) -> Result<ExitCode> {
+    let classifier = Config::load(config)?.classify.build()?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failures = 0;

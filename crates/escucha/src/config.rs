@@ -13,11 +13,65 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    pub classify: ClassifySection,
     pub kafka: KafkaSection,
     pub clickhouse: ClickHouseSection,
     pub api: ApiSection,
     pub ingest: IngestSection,
     pub privacy: PrivacySection,
+}
+
+/// Which classification engine to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// The layered engine when its model and heads are installed, else cues.
+    Auto,
+    /// Encoder + trained heads + cues; fails if not installed.
+    Layered,
+    /// Cue phrases only.
+    Cues,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifySection {
+    pub engine: EngineChoice,
+    /// Heads directory (default: where `escucha train` writes them).
+    pub heads: Option<PathBuf>,
+}
+
+impl Default for ClassifySection {
+    fn default() -> Self {
+        ClassifySection {
+            engine: EngineChoice::Auto,
+            heads: None,
+        }
+    }
+}
+
+impl ClassifySection {
+    /// Builds the configured engine. `auto` falls back to the cue engine,
+    /// saying why, when the layered engine is not installed.
+    pub fn build(&self) -> Result<std::sync::Arc<dyn escucha_core::Classifier>> {
+        let cues = || std::sync::Arc::new(escucha_classify::CueClassifier::builtin());
+        match self.engine {
+            EngineChoice::Cues => Ok(cues()),
+            EngineChoice::Layered => Ok(std::sync::Arc::new(crate::learn::layered(
+                self.heads.as_deref(),
+            )?)),
+            EngineChoice::Auto => match crate::learn::layered(self.heads.as_deref()) {
+                Ok(engine) => Ok(std::sync::Arc::new(engine)),
+                Err(e) => {
+                    tracing::warn!(
+                        reason = %e,
+                        "layered engine not available; classifying with cues-1 (run scripts/models.sh install and escucha train)"
+                    );
+                    Ok(cues())
+                }
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +259,14 @@ impl Config {
         }
         if let Some(v) = env("ESCUCHA_API_BIND") {
             config.api.bind = v;
+        }
+        if let Some(v) = env("ESCUCHA_ENGINE") {
+            config.classify.engine = match v.as_str() {
+                "auto" => EngineChoice::Auto,
+                "layered" => EngineChoice::Layered,
+                "cues" => EngineChoice::Cues,
+                other => bail!("ESCUCHA_ENGINE: `{other}` is not one of auto, layered, cues"),
+            };
         }
         if let Some(v) = env("ESCUCHA_INSTANCE_ID") {
             config.ingest.instance_id = Some(v);

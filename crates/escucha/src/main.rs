@@ -88,7 +88,7 @@ fn main() -> ExitCode {
             Command::Run(args) => serve::run(config, args).await,
             Command::Migrate => commands::migrate(config).await,
             Command::Pipelines(c) => commands::pipelines(config, c).await,
-            Command::Classify => commands::classify().await,
+            Command::Classify => commands::classify(config).await,
             Command::Produce(args) => commands::produce(config, args).await,
             Command::Demo(args) => commands::demo(config, args).await,
             Command::Bench(args) => bench::run(config, args).await,

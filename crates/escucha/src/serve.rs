@@ -106,8 +106,8 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
     let mut runtimes = Vec::new();
     let mut ingest_tasks = None;
     if !args.no_ingest {
-        let classifier: Arc<dyn escucha_core::Classifier> =
-            Arc::new(escucha_classify::CueClassifier::builtin());
+        let classifier = config.classify.build()?;
+        let classifier_name = classifier.engine().to_string();
         let processor = Arc::new(Processor::new(classifier, config.customer_key_secret()?));
         let threads = match config.ingest.classify_threads {
             0 => std::thread::available_parallelism()
@@ -118,7 +118,7 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
         let pool = ClassifyPool::new(processor, threads);
         tracing::info!(
             threads = pool.threads(),
-            engine = "cues-1",
+            engine = classifier_name,
             "classification pool ready"
         );
         let batching = ingest::Batching {
