@@ -45,9 +45,20 @@ pub struct LayeredClassifier {
 
 impl LayeredClassifier {
     /// Loads the encoder from `model_dir` and `emotions.json` and
-    /// `themes.json` from `heads_dir`.
+    /// `themes.json` from `heads_dir`. The encoder uses
+    /// `ESCUCHA_ENCODER_THREADS` threads per inference (default 1: the
+    /// pipeline already runs one classification thread per core).
     pub fn load(model_dir: &Path, heads_dir: &Path) -> Result<LayeredClassifier, LayeredError> {
-        let encoder = UseEncoder::load(model_dir)?;
+        let threads = std::env::var("ESCUCHA_ENCODER_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1);
+        let options = escucha_embed::EncoderOptions {
+            intra_threads: threads,
+            ..Default::default()
+        };
+        let encoder = UseEncoder::load_with(model_dir, options)?;
         let load = |name: &str| {
             let path = heads_dir.join(name);
             Heads::load(&path)
