@@ -70,19 +70,25 @@ impl LayeredClassifier {
         };
         let emotions = load("emotions.json")?;
         let themes = load("themes.json")?;
+        Ok(LayeredClassifier::from_parts(encoder, emotions, themes))
+    }
+
+    /// An engine from an encoder and heads already in memory (used to
+    /// validate freshly trained heads before they are saved).
+    pub fn from_parts(encoder: UseEncoder, emotions: Heads, themes: Heads) -> LayeredClassifier {
         let engine = format!(
             "{}+heads-{}+{}",
             encoder.version(),
             &emotions.training_data_hash()[..8.min(emotions.training_data_hash().len())],
             crate::ENGINE
         );
-        Ok(LayeredClassifier {
+        LayeredClassifier {
             encoder,
             emotions,
             themes,
             cues: CueClassifier::builtin(),
             engine,
-        })
+        }
     }
 
     pub fn encoder(&self) -> &UseEncoder {
