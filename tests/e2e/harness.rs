@@ -117,6 +117,7 @@ impl World {
             // Delivery is under test here, not the classifier's quality: the
             // cue engine behaves the same on every machine.
             .env("ESCUCHA_ENGINE", "cues")
+            .env("ESCUCHA_THEMES", self.dir.path().join("themes"))
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()

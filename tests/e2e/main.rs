@@ -8,5 +8,6 @@
 
 mod harness;
 
+mod custom_themes;
 mod delivery;
 mod scaling;

@@ -34,7 +34,8 @@ fn parse<T>(
     let mut problems = Problems::default();
     let params = Params::new(q, &mut problems);
     params.reject_unknown(allowed, &mut problems);
-    let filters = params.filters(&state.custom_themes, &mut problems);
+    let custom: Vec<String> = (state.custom_themes)().into_iter().map(|t| t.id).collect();
+    let filters = params.filters(&custom, &mut problems);
     let t = extra(&params, &mut problems);
     problems.finish()?;
     Ok((filters, t))
@@ -203,4 +204,20 @@ pub async fn values(
     })?;
     let values = state.store.dimension_values(dim, 500).await?;
     Ok(Json(json!({ "dimension": dimension, "values": values })))
+}
+
+pub async fn themes(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers, Role::Viewer)?;
+    let mut problems = Problems::default();
+    Params::new(q, &mut problems).reject_unknown_only(&mut problems);
+    problems.finish()?;
+    Ok(Json(json!({
+        "emotions": escucha_core::taxonomy::EMOTIONS,
+        "themes": escucha_core::taxonomy::THEMES,
+        "custom_themes": (state.custom_themes)(),
+    })))
 }

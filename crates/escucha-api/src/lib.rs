@@ -24,6 +24,17 @@ pub trait Probe: Send + Sync {
     async fn check(&self) -> Result<(), String>;
 }
 
+/// A custom theme as the API lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CustomThemeInfo {
+    pub id: String,
+    /// Name per language (`es`, `pt`, `en`).
+    pub name: std::collections::BTreeMap<String, String>,
+}
+
+/// Returns the custom themes currently in use.
+pub type ThemesProvider = Arc<dyn Fn() -> Vec<CustomThemeInfo> + Send + Sync>;
+
 /// Renders the Prometheus text exposition.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -37,8 +48,8 @@ pub struct ApiState {
     pub metrics: MetricsRender,
     /// Figures from fewer answers than this are withheld.
     pub min_sample: u64,
-    /// Custom theme ids accepted by the `theme` filter.
-    pub custom_themes: Vec<String>,
+    /// The custom themes in use (they change when their files are reloaded).
+    pub custom_themes: ThemesProvider,
     /// Directory of the static dashboard served at `/`, if any.
     pub dashboard_dir: Option<PathBuf>,
 }
@@ -53,6 +64,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/gaps", get(handlers::gaps))
         .route("/interactions", get(handlers::interactions))
         .route("/pipelines", get(handlers::pipelines))
+        .route("/themes", get(handlers::themes))
         .route("/values/{dimension}", get(handlers::values))
         .fallback(handlers::not_found);
     let mut app = Router::new()

@@ -65,6 +65,7 @@ pub fn document() -> Value {
                 param("cursor", "next_cursor of the previous page", json!({ "type": "string" })),
             ], true),
             "/api/v1/pipelines": get("Pipeline status: consumed, stored, dead-lettered, lag, state, stored rows", "viewer", vec![], false),
+            "/api/v1/themes": get("Label ids: built-in emotions and themes, and the custom themes in use with their names per language", "viewer", vec![], false),
             "/api/v1/values/{dimension}": {
                 "get": {
                     "summary": "Distinct values of a dimension, most frequent first",

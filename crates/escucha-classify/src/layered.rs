@@ -41,6 +41,7 @@ pub struct LayeredClassifier {
     themes: Heads,
     cues: CueClassifier,
     engine: String,
+    custom: crate::CustomHandle,
 }
 
 impl LayeredClassifier {
@@ -88,11 +89,18 @@ impl LayeredClassifier {
             themes,
             cues: CueClassifier::builtin(),
             engine,
+            custom: crate::empty_custom_handle(),
         }
     }
 
     pub fn encoder(&self) -> &UseEncoder {
         &self.encoder
+    }
+
+    /// Matches the custom themes in `custom` too (swap its content to reload).
+    pub fn with_custom(mut self, custom: crate::CustomHandle) -> LayeredClassifier {
+        self.custom = custom;
+        self
     }
 
     fn combine(&self, input: TextInput<'_>, embedding: Option<&[f32]>) -> Classification {
@@ -127,10 +135,20 @@ impl LayeredClassifier {
             });
             out
         };
+        let mut themes = merge(&self.themes, &cues.themes);
+        let hint = input
+            .language
+            .or(Some(cues.language))
+            .filter(|l| *l != Language::Other);
+        for label in crate::current(&self.custom).classify(input.text, hint, embedding) {
+            if !themes.iter().any(|t| t.label == label.label) {
+                themes.push(label);
+            }
+        }
         Classification {
             language: cues.language,
             emotions: merge(&self.emotions, &cues.emotions),
-            themes: merge(&self.themes, &cues.themes),
+            themes,
             engine: self.engine.clone(),
         }
     }

@@ -22,6 +22,7 @@
 //! assert!(out.themes.iter().any(|l| l.label == "unresolved"));
 //! ```
 
+mod custom;
 mod empathy;
 mod engine;
 mod lang;
@@ -29,6 +30,10 @@ mod layered;
 pub mod lexicon;
 mod normalise;
 
+pub use custom::{
+    current, empty_custom_handle, CuesWithCustom, CustomHandle, CustomTheme, CustomThemes, Embed,
+    DEFAULT_SIMILARITY,
+};
 pub use empathy::{empathy_score, EmpathyDetector, EMPATHY_SIGNALS};
 pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
 pub use lang::detect_language;

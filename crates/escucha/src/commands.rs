@@ -213,7 +213,10 @@ pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Resu
                 }
             };
             let config = Config::load(config)?;
-            let processor = Processor::new(config.classify.build()?, config.customer_key_secret()?);
+            let processor = Processor::new(
+                config.classify.build()?.classifier,
+                config.customer_key_secret()?,
+            );
             let stdin = std::io::stdin();
             let mut out = std::io::stdout().lock();
             let (mut stored, mut rejected) = (0, 0);
@@ -267,7 +270,7 @@ struct ClassifyLine {
 }
 
 pub async fn classify(config: Option<&Path>) -> Result<ExitCode> {
-    let classifier = Config::load(config)?.classify.build()?;
+    let classifier = Config::load(config)?.classify.build()?.classifier;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failures = 0;

@@ -39,6 +39,8 @@ pub struct ClassifySection {
     pub engine: EngineChoice,
     /// Heads directory (default: where `escucha train` writes them).
     pub heads: Option<PathBuf>,
+    /// Directory of custom theme files, reloaded while running.
+    pub themes: PathBuf,
 }
 
 impl Default for ClassifySection {
@@ -46,31 +48,157 @@ impl Default for ClassifySection {
         ClassifySection {
             engine: EngineChoice::Auto,
             heads: None,
+            themes: "themes".into(),
         }
     }
 }
 
+/// A classification engine with its reloadable custom themes.
+#[derive(Clone)]
+pub struct Engine {
+    pub classifier: std::sync::Arc<dyn escucha_core::Classifier>,
+    pub custom: escucha_classify::CustomHandle,
+    layered: Option<std::sync::Arc<escucha_classify::LayeredClassifier>>,
+    themes_dir: PathBuf,
+}
+
+impl Engine {
+    /// Loads the custom themes directory and swaps them in. On error the
+    /// themes in use stay.
+    pub fn reload_themes(&self) -> std::result::Result<usize, Vec<String>> {
+        let layered = self.layered.clone();
+        let embed = move |texts: &[String]| -> std::result::Result<Vec<Vec<f32>>, String> {
+            match &layered {
+                Some(l) => l.encoder().embed(texts).map_err(|e| e.to_string()),
+                None => Err("no sentence encoder".into()),
+            }
+        };
+        let embed_ref: Option<escucha_classify::Embed<'_>> = if self.layered.is_some() {
+            Some(&embed)
+        } else {
+            None
+        };
+        let themes = escucha_classify::CustomThemes::load_dir(&self.themes_dir, embed_ref)?;
+        let n = themes.themes().len();
+        match self.custom.write() {
+            Ok(mut g) => *g = std::sync::Arc::new(themes),
+            Err(p) => *p.into_inner() = std::sync::Arc::new(themes),
+        }
+        Ok(n)
+    }
+
+    /// The custom themes in use.
+    pub fn custom_themes(&self) -> Vec<escucha_classify::CustomTheme> {
+        escucha_classify::current(&self.custom).themes().to_vec()
+    }
+
+    /// Reloads the custom themes whenever a file of the directory changes
+    /// (checked every `every`).
+    pub fn watch_themes(
+        &self,
+        every: std::time::Duration,
+        shutdown: escucha_kafka::CancellationToken,
+    ) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut seen = directory_signature(&engine.themes_dir);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                let now = directory_signature(&engine.themes_dir);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                let e = engine.clone();
+                match tokio::task::spawn_blocking(move || e.reload_themes()).await {
+                    Ok(Ok(n)) => {
+                        tracing::info!(themes = n, dir = %engine.themes_dir.display(), "custom themes reloaded")
+                    }
+                    Ok(Err(errors)) => {
+                        for err in errors {
+                            tracing::error!("custom themes not reloaded: {err}");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "custom theme reload failed"),
+                }
+            }
+        });
+    }
+}
+
+/// Names, sizes and modification times of a directory's files.
+fn directory_signature(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut sig: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.metadata()
+                        .ok()
+                        .map(|m| (e.path(), m.len(), m.modified().ok()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    sig.sort();
+    sig
+}
+
 impl ClassifySection {
-    /// Builds the configured engine. `auto` falls back to the cue engine,
-    /// saying why, when the layered engine is not installed.
-    pub fn build(&self) -> Result<std::sync::Arc<dyn escucha_core::Classifier>> {
-        let cues = || std::sync::Arc::new(escucha_classify::CueClassifier::builtin());
-        match self.engine {
-            EngineChoice::Cues => Ok(cues()),
-            EngineChoice::Layered => Ok(std::sync::Arc::new(crate::learn::layered(
-                self.heads.as_deref(),
-            )?)),
+    /// Builds the configured engine with the custom themes of
+    /// `self.themes`. `auto` falls back to the cue engine, saying why, when
+    /// the layered engine is not installed.
+    pub fn build(&self) -> Result<Engine> {
+        use std::sync::Arc;
+        let custom = escucha_classify::empty_custom_handle();
+        let layered = match self.engine {
+            EngineChoice::Cues => None,
+            EngineChoice::Layered => Some(crate::learn::layered(self.heads.as_deref())?),
             EngineChoice::Auto => match crate::learn::layered(self.heads.as_deref()) {
-                Ok(engine) => Ok(std::sync::Arc::new(engine)),
+                Ok(engine) => Some(engine),
                 Err(e) => {
                     tracing::warn!(
                         reason = %e,
                         "layered engine not available; classifying with cues-1 (run scripts/models.sh install and escucha train)"
                     );
-                    Ok(cues())
+                    None
                 }
             },
+        };
+        let layered = layered.map(|l| Arc::new(l.with_custom(custom.clone())));
+        let classifier: Arc<dyn escucha_core::Classifier> = match &layered {
+            Some(l) => l.clone(),
+            None => Arc::new(escucha_classify::CuesWithCustom {
+                cues: escucha_classify::CueClassifier::builtin(),
+                custom: custom.clone(),
+            }),
+        };
+        let engine = Engine {
+            classifier,
+            custom,
+            layered,
+            themes_dir: self.themes.clone(),
+        };
+        match engine.reload_themes() {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(themes = n, dir = %self.themes.display(), "custom themes loaded")
+            }
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                bail!(
+                    "{} error(s) in the custom themes of {}",
+                    errors.len(),
+                    self.themes.display()
+                );
+            }
         }
+        Ok(engine)
     }
 }
 
@@ -259,6 +387,9 @@ impl Config {
         }
         if let Some(v) = env("ESCUCHA_API_BIND") {
             config.api.bind = v;
+        }
+        if let Some(v) = env("ESCUCHA_THEMES") {
+            config.classify.themes = v.into();
         }
         if let Some(v) = env("ESCUCHA_ENGINE") {
             config.classify.engine = match v.as_str() {

@@ -105,9 +105,13 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
 
     let mut runtimes = Vec::new();
     let mut ingest_tasks = None;
+    let mut engine_handle: Option<crate::config::Engine> = None;
     if !args.no_ingest {
-        let classifier = config.classify.build()?;
+        let engine = config.classify.build()?;
+        engine.watch_themes(Duration::from_secs(10), shutdown.clone());
+        let classifier = engine.classifier.clone();
         let classifier_name = classifier.engine().to_string();
+        engine_handle = Some(engine);
         let processor = Arc::new(Processor::new(classifier, config.customer_key_secret()?));
         let threads = match config.ingest.classify_threads {
             0 => std::thread::available_parallelism()
@@ -164,7 +168,23 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
             pipelines: runtimes.clone(),
             metrics,
             min_sample: config.api.min_sample,
-            custom_themes: vec![],
+            custom_themes: {
+                let engine = engine_handle.clone();
+                Arc::new(move || {
+                    engine
+                        .as_ref()
+                        .map(|e| {
+                            e.custom_themes()
+                                .into_iter()
+                                .map(|t| escucha_api::CustomThemeInfo {
+                                    id: t.id,
+                                    name: t.name,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+            },
             dashboard_dir: config.api.dashboard_dir.clone().filter(|d| d.is_dir()),
         };
         let listener = tokio::net::TcpListener::bind(bind)
