@@ -4,8 +4,10 @@
 //!
 //! Embeds TEXTS (default 2048) generated Spanish, Portuguese and English
 //! contact-center texts, short (at most 10 words) and long (about 30 words),
-//! in batches of 32, with 1 and 2 intra-op threads, and prints texts per
-//! second and the process's peak resident memory (VmHWM). Needs the model
+//! in batches of 32 — with 1 and 2 intra-op threads on one session, and
+//! with 2 sessions of 1 thread fed by 2 calling threads (how the pipeline
+//! uses it) — and prints texts per second and the process's peak resident
+//! memory (VmHWM). Needs the model
 //! directory of `scripts/models.sh install` (or `ESCUCHA_MODELS`).
 
 use std::time::Instant;
@@ -172,27 +174,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("model: {}", dir.display());
     println!("batch {BATCH}, {count} texts per run");
     println!(
-        "{:<20} {:>7} {:>10} {:>14}",
+        "{:<20} {:<22} {:>10} {:>14}",
         "texts", "threads", "texts/s", "peak RSS MiB"
     );
-    for threads in [1, 2] {
+    for (label, intra, sessions) in [
+        ("1 (1 session)", 1, 1),
+        ("2 (1 session × 2)", 2, 1),
+        ("2 (2 sessions × 1)", 1, 2),
+    ] {
         let encoder = UseEncoder::load_with(
             &dir,
             EncoderOptions {
-                intra_threads: threads,
+                intra_threads: intra,
                 max_batch: BATCH,
+                sessions,
             },
         )?;
         for (name, texts) in &sets {
-            // One warm-up batch: the first inference allocates its buffers.
-            encoder.embed(&texts[..BATCH.min(texts.len())])?;
+            // One warm-up batch per session: the first inference allocates its buffers.
+            for _ in 0..sessions {
+                encoder.embed(&texts[..BATCH.min(texts.len())])?;
+            }
             let start = Instant::now();
-            let embeddings = encoder.embed(texts)?;
+            let embedded: usize = std::thread::scope(|scope| {
+                let chunk = texts.len().div_ceil(sessions);
+                let handles: Vec<_> = texts
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(|| encoder.embed(part).map(|e| e.len())))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("embedding thread").unwrap_or(0))
+                    .sum()
+            });
             let seconds = start.elapsed().as_secs_f64();
-            assert_eq!(embeddings.len(), texts.len());
+            assert_eq!(embedded, texts.len());
             let rss = peak_rss_mib().map_or("?".to_string(), |m| format!("{m:.0}"));
             println!(
-                "{name:<20} {threads:>7} {:>10.0} {rss:>14}",
+                "{name:<20} {label:<22} {:>10.0} {rss:>14}",
                 texts.len() as f64 / seconds
             );
         }

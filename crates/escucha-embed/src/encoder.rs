@@ -25,6 +25,10 @@ pub struct EncoderOptions {
     /// every text must always get exactly the same embedding; larger
     /// batches are faster.
     pub max_batch: usize,
+    /// Independent inference sessions, so that as many threads can embed
+    /// at once (each costs the model's memory again). With one session,
+    /// inferences run one at a time.
+    pub sessions: usize,
 }
 
 impl Default for EncoderOptions {
@@ -32,6 +36,7 @@ impl Default for EncoderOptions {
         EncoderOptions {
             intra_threads: 1,
             max_batch: 32,
+            sessions: 1,
         }
     }
 }
@@ -40,13 +45,15 @@ impl Default for EncoderOptions {
 /// vector out.
 ///
 /// Loading takes a few hundred milliseconds and about 200 MB of memory; load
-/// once and share (`UseEncoder` is `Send + Sync`). Inferences through one
-/// encoder run one at a time; tokenization runs outside that lock.
+/// once and share (`UseEncoder` is `Send + Sync`). Inferences run on one of
+/// [`EncoderOptions::sessions`] sessions each; tokenization runs outside
+/// their locks.
 pub struct UseEncoder {
     dir: PathBuf,
     manifest: Manifest,
     tokenizer: SpmTokenizer,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    next: std::sync::atomic::AtomicUsize,
     options: EncoderOptions,
 }
 
@@ -100,6 +107,9 @@ impl UseEncoder {
         if options.max_batch == 0 {
             return Err(EmbedError::Options("max_batch must be at least 1".into()));
         }
+        if options.sessions == 0 {
+            return Err(EmbedError::Options("sessions must be at least 1".into()));
+        }
         let manifest = Manifest::read(dir)?;
         let tokenizer = SpmTokenizer::load(&manifest.tokenizer_path(dir), &manifest.tokenizer)?;
         let model = manifest.model_path(dir);
@@ -110,22 +120,27 @@ impl UseEncoder {
         }
 
         let environment = environment(&manifest.onnxruntime.library)?;
-        let mut builder = Session::builder(&environment)
-            .map_err(EmbedError::runtime("create a session builder"))?
-            .with_intra_threads(options.intra_threads)
-            .map_err(EmbedError::runtime("set the intra-op thread count"))?
-            .with_inter_threads(1)
-            .map_err(EmbedError::runtime("set the inter-op thread count"))?;
-        let session = builder
-            .commit_from_file(&model)
-            .map_err(EmbedError::runtime("load the model"))?;
-        check_signature(&session, &manifest)?;
+        let mut sessions = Vec::with_capacity(options.sessions);
+        for _ in 0..options.sessions {
+            let mut builder = Session::builder(&environment)
+                .map_err(EmbedError::runtime("create a session builder"))?
+                .with_intra_threads(options.intra_threads)
+                .map_err(EmbedError::runtime("set the intra-op thread count"))?
+                .with_inter_threads(1)
+                .map_err(EmbedError::runtime("set the inter-op thread count"))?;
+            let session = builder
+                .commit_from_file(&model)
+                .map_err(EmbedError::runtime("load the model"))?;
+            check_signature(&session, &manifest)?;
+            sessions.push(Mutex::new(session));
+        }
 
         Ok(UseEncoder {
             dir: dir.to_path_buf(),
             manifest,
             tokenizer,
-            session: Mutex::new(session),
+            sessions,
+            next: std::sync::atomic::AtomicUsize::new(0),
             options,
         })
     }
@@ -200,7 +215,17 @@ impl UseEncoder {
         let splits = TensorRef::from_array_view(([row_splits.len()], row_splits))
             .map_err(EmbedError::runtime("create the row-splits tensor"))?;
         let inputs = &self.manifest.inputs;
-        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        // A free session if there is one, else wait for the next in turn.
+        let mut session = match self.sessions.iter().find_map(|s| s.try_lock().ok()) {
+            Some(s) => s,
+            None => {
+                let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    % self.sessions.len();
+                self.sessions[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+            }
+        };
         let outputs = session
             .run(ort::inputs![
                 inputs.token_ids.as_str() => ids,

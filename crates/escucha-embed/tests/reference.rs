@@ -149,6 +149,7 @@ fn batches_are_split_in_order_and_vectors_have_unit_length() {
     let encoder = encoder(EncoderOptions {
         max_batch: 4,
         intra_threads: 2,
+        sessions: 2,
     });
     let reference = reference(&encoder);
     let texts: Vec<&str> = reference.texts.iter().map(|t| t.text.as_str()).collect();
@@ -221,5 +222,30 @@ fn translations_are_closer_than_unrelated_sentences() {
                 );
             }
         }
+    }
+}
+
+#[test]
+#[ignore = "needs the model: scripts/models.sh install"]
+fn two_threads_embed_at_once_on_two_sessions() {
+    let encoder = encoder(EncoderOptions {
+        sessions: 2,
+        ..EncoderOptions::default()
+    });
+    let reference = reference(&encoder);
+    let texts: Vec<&str> = reference.texts.iter().map(|t| t.text.as_str()).collect();
+    let alone = encoder.embed(&texts).unwrap();
+    let (a, b) = texts.split_at(texts.len() / 2);
+    let together: Vec<Vec<f32>> = std::thread::scope(|s| {
+        let ha = s.spawn(|| encoder.embed(a).unwrap());
+        let hb = s.spawn(|| encoder.embed(b).unwrap());
+        let mut v = ha.join().unwrap();
+        v.extend(hb.join().unwrap());
+        v
+    });
+    assert_eq!(together.len(), alone.len());
+    for (x, y) in together.iter().zip(&alone) {
+        // Batches differ, so int8 quantization differs slightly.
+        assert!(escucha_embed::cosine(x, y) > 0.99);
     }
 }

@@ -38,7 +38,7 @@ impl ClassifyPool {
                 .name(format!("classify-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv_blocking() {
-                        let out: Output = job.messages[job.range.clone()]
+                        let batch = job.messages[job.range.clone()]
                             .iter()
                             .map(|m| {
                                 let source = SourcePosition {
@@ -46,9 +46,10 @@ impl ClassifyPool {
                                     partition: m.partition,
                                     offset: m.offset,
                                 };
-                                processor.process(&job.pipeline, m.payload.as_deref(), source)
+                                (m.payload.as_deref(), source)
                             })
                             .collect();
+                        let out: Output = processor.process_batch(&job.pipeline, batch);
                         let _ = job.reply.send(out);
                     }
                 })

@@ -18,6 +18,16 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// An interaction redacted and ready to classify.
+struct Prepared {
+    interaction: Interaction,
+    language: Language,
+    hint: Option<Language>,
+    /// Indexes of the turns to classify.
+    classified: Vec<usize>,
+    source: SourcePosition,
+}
+
 /// Stateless per message; shared by the classification threads.
 pub struct Processor {
     redactor: Redactor,
@@ -43,24 +53,66 @@ impl Processor {
         payload: Option<&[u8]>,
         source: SourcePosition,
     ) -> Result<Record, Rejection> {
-        let payload = payload.ok_or_else(|| Rejection {
-            kind: "empty".into(),
-            reason: "message has no payload".into(),
-        })?;
-        let interaction = pipeline.decode(payload).map_err(|e| Rejection {
-            kind: e.kind().into(),
-            reason: e.to_string(),
-        })?;
-        Ok(self.record(pipeline, interaction, source))
+        self.process_batch(pipeline, vec![(payload, source)])
+            .pop()
+            .expect("one result per message")
     }
 
-    /// Redacts, hashes and classifies a decoded interaction.
-    pub fn record(
+    /// Decodes and processes messages, in order, classifying the texts of
+    /// all of them in one engine call (the sentence encoder is much faster
+    /// on batches than on single texts).
+    pub fn process_batch(
+        &self,
+        pipeline: &Pipeline,
+        messages: Vec<(Option<&[u8]>, SourcePosition)>,
+    ) -> Vec<Result<Record, Rejection>> {
+        let prepared: Vec<Result<Prepared, Rejection>> = messages
+            .into_iter()
+            .map(|(payload, source)| {
+                let payload = payload.ok_or_else(|| Rejection {
+                    kind: "empty".into(),
+                    reason: "message has no payload".into(),
+                })?;
+                let interaction = pipeline.decode(payload).map_err(|e| Rejection {
+                    kind: e.kind().into(),
+                    reason: e.to_string(),
+                })?;
+                Ok(self.prepare(pipeline, interaction, source))
+            })
+            .collect();
+        let inputs: Vec<TextInput<'_>> = prepared
+            .iter()
+            .flatten()
+            .flat_map(|p| {
+                p.classified.iter().map(|&i| TextInput {
+                    text: &p.interaction.turns[i].text,
+                    language: p.hint,
+                })
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let mut results = self.classifier.classify_batch(&inputs).into_iter();
+        if !inputs.is_empty() {
+            metrics::histogram!("escucha_classify_seconds").record(started.elapsed().as_secs_f64());
+        }
+        prepared
+            .into_iter()
+            .map(|p| {
+                let p = p?;
+                let labels: Vec<_> = results.by_ref().take(p.classified.len()).collect();
+                Ok(self.finish(pipeline, p, labels))
+            })
+            .collect()
+    }
+
+    /// Redacts every text, hashes the customer id, finds the texts to
+    /// classify and the language.
+    fn prepare(
         &self,
         pipeline: &Pipeline,
         mut interaction: Interaction,
         source: SourcePosition,
-    ) -> Record {
+    ) -> Prepared {
         for turn in &mut interaction.turns {
             self.redactor.redact_in_place(&mut turn.text);
         }
@@ -92,36 +144,36 @@ impl Processor {
             }
         };
         let hint = (language != Language::Other).then_some(language);
-        let inputs: Vec<TextInput<'_>> = classified
-            .iter()
-            .map(|&i| TextInput {
-                text: &interaction.turns[i].text,
-                language: hint,
-            })
-            .collect();
-        let started = std::time::Instant::now();
-        let results = self.classifier.classify_batch(&inputs);
-        if !inputs.is_empty() {
-            metrics::histogram!("escucha_classify_seconds").record(started.elapsed().as_secs_f64());
+        Prepared {
+            interaction,
+            language,
+            hint,
+            classified,
+            source,
         }
-        let mut turn_labels: Vec<TurnLabels> = classified
+    }
+
+    /// Puts the classifications of a prepared interaction's texts together.
+    fn finish(&self, pipeline: &Pipeline, p: Prepared, labels: Vec<Classification>) -> Record {
+        let mut turn_labels: Vec<TurnLabels> = p
+            .classified
             .iter()
-            .zip(results)
+            .zip(labels)
             .map(|(&turn, classification)| TurnLabels {
                 turn,
                 classification,
                 empathy: vec![],
             })
             .collect();
-        let agent_empathy = self.agent_empathy(&interaction, hint, &mut turn_labels);
+        let agent_empathy = self.agent_empathy(&p.interaction, p.hint, &mut turn_labels);
         turn_labels.sort_by_key(|t| t.turn);
         Record {
             pipeline: pipeline.name().to_string(),
-            interaction,
-            language,
+            interaction: p.interaction,
+            language: p.language,
             turn_labels,
             engine: self.classifier.engine().to_string(),
-            source,
+            source: p.source,
             agent_empathy,
         }
     }
