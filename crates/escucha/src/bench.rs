@@ -23,9 +23,10 @@ pub struct BenchArgs {
     /// Pipeline directory to benchmark (topics and groups are renamed per run).
     #[arg(long, default_value = "pipelines")]
     pub pipelines: std::path::PathBuf,
-    /// ClickHouse database for the run's rows.
-    #[arg(long, default_value = "escucha_bench")]
-    pub database: String,
+    /// ClickHouse database for the run's rows (default: a fresh one per
+    /// run, dropped at the end, so earlier runs do not slow the polling).
+    #[arg(long)]
+    pub database: Option<String>,
     /// Seconds to wait for every message to become queryable.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
@@ -125,7 +126,12 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
     }
 
     let mut store_config = config.clone();
-    store_config.clickhouse.database = args.database.clone();
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("escucha_{run_id}"));
+    let drop_database = args.database.is_none();
+    store_config.clickhouse.database = database.clone();
     let store = connect_store(&store_config).await?;
     store.migrate().await?;
 
@@ -133,7 +139,7 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
     let mut child = Command::new(std::env::current_exe()?)
         .args(["run", "--no-api", "--pipelines"])
         .arg(&pipelines_dir)
-        .env("ESCUCHA_CLICKHOUSE_DATABASE", &args.database)
+        .env("ESCUCHA_CLICKHOUSE_DATABASE", &database)
         .env("ESCUCHA_HOME", &dir)
         .env("ESCUCHA_KAFKA_BROKERS", &kafka.brokers)
         .env("ESCUCHA_CLICKHOUSE_URL", &config.clickhouse.url)
@@ -222,7 +228,7 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
             }
         }
         eprint!("\rqueryable {}/{total}", seen.len());
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     producing.await??;
     eprintln!();
@@ -265,6 +271,16 @@ pub async fn run(config_path: Option<&Path>, args: BenchArgs) -> Result<ExitCode
         None => println!("  ingester peak RSS       unavailable (no /proc)"),
     }
     let _ = std::fs::remove_dir_all(&dir);
+    if drop_database {
+        let bare = store.client().clone().with_database("default");
+        if let Err(e) = bare
+            .query(&format!("DROP DATABASE IF EXISTS `{database}`"))
+            .execute()
+            .await
+        {
+            eprintln!("could not drop {database}: {e}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
