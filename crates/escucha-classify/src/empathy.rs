@@ -83,6 +83,23 @@ mod tests {
     }
 
     #[test]
+    fn everyday_service_phrasing_counts() {
+        let d = EmpathyDetector::builtin();
+        assert_eq!(
+            ids(&d, "Entiendo su preocupación, vamos a revisarlo juntos."),
+            ["acknowledgement", "ownership"]
+        );
+        assert_eq!(
+            ids(&d, "I understand your concern, let's look at it together."),
+            ["acknowledgement", "ownership"]
+        );
+        assert_eq!(
+            ids(&d, "Entendo sua preocupação, vamos ver isso juntos."),
+            ["acknowledgement", "ownership"]
+        );
+    }
+
+    #[test]
     fn scripted_or_cold_turns_show_no_empathy() {
         let d = EmpathyDetector::builtin();
         for text in [
