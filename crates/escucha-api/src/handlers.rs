@@ -134,7 +134,7 @@ pub async fn timeseries(
         "labels": kind,
         "interval": interval,
         "from": filters.from,
-        "to": filters.to,
+        "to": to,
         "points": points,
     })))
 }
