@@ -103,9 +103,32 @@ impl LayeredClassifier {
         self
     }
 
-    fn combine(&self, input: TextInput<'_>, embedding: Option<&[f32]>) -> Classification {
+    /// `sentences` holds, for a text of several sentences, each sentence's
+    /// span and embedding: a label that only its head found gets the
+    /// sentence that drives it most as evidence, instead of the whole text.
+    fn combine(
+        &self,
+        input: TextInput<'_>,
+        embedding: Option<&[f32]>,
+        sentences: &[(Span, &[f32])],
+    ) -> Classification {
         let cues = self.cues.classify(input);
         let whole = Span::new(0, input.text.chars().count());
+        let driving_sentence = |heads: &Heads, label: &str| -> Span {
+            sentences
+                .iter()
+                .filter_map(|(span, e)| {
+                    let p = heads
+                        .predict(e)
+                        .ok()?
+                        .into_iter()
+                        .find(|p| p.label == label)?
+                        .probability;
+                    Some((*span, p))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(whole, |(span, _)| span)
+        };
         let merge = |heads: &Heads, cue_labels: &[Label]| -> Vec<Label> {
             let mut out: Vec<Label> = Vec::new();
             let predictions = embedding
@@ -118,7 +141,10 @@ impl LayeredClassifier {
                     out.push(Label {
                         label: p.label.to_string(),
                         confidence: cue.map_or(p.probability, |c| c.confidence.max(p.probability)),
-                        evidence: cue.map_or_else(|| vec![whole], |c| c.evidence.clone()),
+                        evidence: cue.map_or_else(
+                            || vec![driving_sentence(heads, p.label)],
+                            |c| c.evidence.clone(),
+                        ),
                     });
                 }
             }
@@ -168,18 +194,119 @@ impl Classifier for LayeredClassifier {
     fn classify_batch(&self, inputs: &[TextInput<'_>]) -> Vec<Classification> {
         let texts: Vec<&str> = inputs.iter().map(|i| i.text).collect();
         // Without an embedding (encoder failure) only the cues speak.
-        let embeddings = self.encoder.embed(&texts).ok();
+        let Ok(embeddings) = self.encoder.embed(&texts) else {
+            return inputs
+                .iter()
+                .map(|i| self.finish(*i, self.combine(*i, None, &[])))
+                .collect();
+        };
+        let mut results: Vec<Classification> = inputs
+            .iter()
+            .zip(&embeddings)
+            .map(|(i, e)| self.combine(*i, Some(e), &[]))
+            .collect();
+        // Texts of several sentences where a head alone found a label: embed
+        // their sentences (in one call) to point the evidence at one of them.
+        let mut pending: Vec<(usize, Vec<Span>)> = Vec::new();
+        for (k, (input, c)) in inputs.iter().zip(&results).enumerate() {
+            let whole = vec![Span::new(0, input.text.chars().count())];
+            if c.emotions
+                .iter()
+                .chain(&c.themes)
+                .any(|l| l.evidence == whole)
+            {
+                let spans = sentences(input.text);
+                if spans.len() > 1 {
+                    pending.push((k, spans));
+                }
+            }
+        }
+        if !pending.is_empty() {
+            let parts: Vec<&str> = pending
+                .iter()
+                .flat_map(|(k, spans)| spans.iter().map(|s| s.slice(inputs[*k].text)))
+                .collect();
+            if let Ok(vectors) = self.encoder.embed(&parts) {
+                let mut vectors = vectors.iter();
+                for (k, spans) in &pending {
+                    let own: Vec<(Span, &[f32])> = spans
+                        .iter()
+                        .zip(vectors.by_ref())
+                        .map(|(s, v)| (*s, v.as_slice()))
+                        .collect();
+                    results[*k] = self.combine(inputs[*k], Some(&embeddings[*k]), &own);
+                }
+            }
+        }
         inputs
             .iter()
-            .enumerate()
-            .map(|(i, input)| {
-                let e = embeddings.as_ref().map(|e| e[i].as_slice());
-                let mut c = self.combine(*input, e);
-                if input.language.is_some_and(|l| l != Language::Other) {
-                    c.language = input.language.unwrap_or(c.language);
-                }
-                c
-            })
+            .zip(results)
+            .map(|(i, c)| self.finish(*i, c))
             .collect()
+    }
+}
+
+impl LayeredClassifier {
+    /// The declared language wins over the detected one.
+    fn finish(&self, input: TextInput<'_>, mut c: Classification) -> Classification {
+        if let Some(l) = input.language.filter(|l| *l != Language::Other) {
+            c.language = l;
+        }
+        c
+    }
+}
+
+/// Sentences of a text as character spans, split after `.`, `!`, `?` or `…`
+/// followed by white space, and at line breaks; surrounding white space is
+/// left out and empty pieces are dropped.
+pub fn sentences(text: &str) -> Vec<Span> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let push = |out: &mut Vec<Span>, from: usize, to: usize| {
+        let mut a = from;
+        let mut b = to;
+        while a < b && chars[a].is_whitespace() {
+            a += 1;
+        }
+        while b > a && chars[b - 1].is_whitespace() {
+            b -= 1;
+        }
+        if b > a {
+            out.push(Span::new(a, b));
+        }
+    };
+    for i in 0..chars.len() {
+        let c = chars[i];
+        let end_mark = matches!(c, '.' | '!' | '?' | '…')
+            && chars.get(i + 1).is_some_and(|n| n.is_whitespace());
+        if c == '\n' || end_mark {
+            push(&mut out, start, i + 1);
+            start = i + 1;
+        }
+    }
+    push(&mut out, start, chars.len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_sentences_with_character_spans() {
+        let text = "Esperé una hora… ¡Nadie atendió! Al final, la agente Ana lo resolvió.\nGracias";
+        let parts: Vec<&str> = sentences(text).iter().map(|s| s.slice(text)).collect();
+        assert_eq!(
+            parts,
+            vec![
+                "Esperé una hora…",
+                "¡Nadie atendió!",
+                "Al final, la agente Ana lo resolvió.",
+                "Gracias"
+            ]
+        );
+        assert_eq!(sentences("Precio 1.500, ok"), vec![Span::new(0, 16)]);
+        assert!(sentences("   ").is_empty());
     }
 }
