@@ -14,6 +14,14 @@ use std::path::{Path, PathBuf};
 /// disagrees.
 pub const CUE_SURE: f32 = 0.75;
 
+/// Calibrated probability below which a head's positive decision is not
+/// emitted on its own. The heads' thresholds maximise F1 per label on
+/// their training folds; on a held-out part of the training data
+/// (`escucha train --validate`) a floor of 0.4 raised macro-F1 (emotions
+/// 0.663 → 0.699, themes 0.664 → 0.672) by cutting false positives of
+/// frequent labels.
+pub const MIN_HEAD_PROBABILITY: f32 = 0.4;
+
 /// Errors loading the layered engine.
 #[derive(Debug, thiserror::Error)]
 pub enum LayeredError {
@@ -136,7 +144,8 @@ impl LayeredClassifier {
                 .unwrap_or_default();
             for p in &predictions {
                 let cue = cue_labels.iter().find(|c| c.label == p.label);
-                let emitted = p.decision || cue.is_some_and(|c| c.confidence >= CUE_SURE);
+                let emitted = (p.decision && p.probability >= MIN_HEAD_PROBABILITY)
+                    || cue.is_some_and(|c| c.confidence >= CUE_SURE);
                 if emitted {
                     out.push(Label {
                         label: p.label.to_string(),

@@ -37,5 +37,7 @@ pub use custom::{
 pub use empathy::{empathy_score, EmpathyDetector, EMPATHY_SIGNALS};
 pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
 pub use lang::detect_language;
-pub use layered::{default_heads_dir, LayeredClassifier, LayeredError, CUE_SURE};
+pub use layered::{
+    default_heads_dir, LayeredClassifier, LayeredError, CUE_SURE, MIN_HEAD_PROBABILITY,
+};
 pub use lexicon::LexiconError;
