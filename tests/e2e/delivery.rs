@@ -208,6 +208,30 @@ async fn produced_messages_are_served_exactly_pii_is_redacted_and_malformed_ones
     for pii in PII {
         assert!(!text.contains(pii), "{pii} served by the drill-down");
     }
+    // Contact KPIs: the 30 transcripts each waited 1,500 s, were handled in 600 s,
+    // transferred twice and left unresolved.
+    let (status, kpis) = get(&ingester.url("/api/v1/kpis"), Some("viewer-token")).await;
+    assert_eq!(status, 200);
+    let k = &kpis["kpis"];
+    assert_eq!(k["contacts"], 30);
+    assert_eq!(
+        (k["asa_seconds"].as_f64(), k["aht_seconds"].as_f64()),
+        (Some(1500.0), Some(600.0))
+    );
+    assert_eq!(
+        (k["transfer_rate"].as_f64(), k["resolution_rate"].as_f64()),
+        (Some(100.0), Some(0.0))
+    );
+    assert_eq!(
+        get(
+            &ingester.url("/api/v1/kpis?repeat_window_days=0"),
+            Some("viewer-token")
+        )
+        .await
+        .0,
+        400
+    );
+
     // Roles: viewers see aggregates, not verbatims; no token, no access.
     assert_eq!(
         get(&ingester.url("/api/v1/interactions"), Some("viewer-token"))

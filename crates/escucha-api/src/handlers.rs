@@ -221,3 +221,38 @@ pub async fn themes(
         "custom_themes": (state.custom_themes)(),
     })))
 }
+
+pub async fn kpis(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers, Role::Viewer)?;
+    let (filters, window) = parse(q, &["repeat_window_days"], &state, |p, problems| {
+        match p.get("repeat_window_days") {
+            None => 7,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=90).contains(&n) => n,
+                _ => {
+                    problems.add("repeat_window_days", "must be an integer from 1 to 90");
+                    7
+                }
+            },
+        }
+    })?;
+    let kpis = state.store.kpis(&filters, window, state.min_sample).await?;
+    Ok(Json(json!({
+        "kpis": kpis,
+        "min_sample": state.min_sample,
+        "methods": {
+            "contacts": "transcripts and messages; survey responses are not contacts",
+            "aht_seconds": "mean handle time over contacts that report one",
+            "asa_seconds": "mean queue wait over contacts that report one",
+            "transfer_rate": "contacts transferred at least once / contacts with a transfer count x 100",
+            "bot_containment": "bot sessions not escalated to a human / bot sessions x 100",
+            "escalation_rate": "contacts escalated / contacts with an escalation flag x 100",
+            "resolution_rate": "contacts resolved / contacts with a resolution flag x 100",
+            "repeat_contact_rate": "contacts preceded by another contact of the same customer (any channel) within the window / contacts with a customer key x 100",
+        },
+    })))
+}

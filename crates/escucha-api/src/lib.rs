@@ -62,6 +62,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/summary", get(handlers::summary))
         .route("/timeseries", get(handlers::timeseries))
         .route("/gaps", get(handlers::gaps))
+        .route("/kpis", get(handlers::kpis))
         .route("/interactions", get(handlers::interactions))
         .route("/pipelines", get(handlers::pipelines))
         .route("/themes", get(handlers::themes))

@@ -60,6 +60,9 @@ pub fn document() -> Value {
                 param("interval", "hour, day (default) or week; default period 7, 90 or 364 days", json!({ "type": "string", "enum": ["hour", "day", "week"] })),
             ], true),
             "/api/v1/gaps": get("Process gaps ranked by volume, trend against the previous period, NPS/CSAT with and without each gap (default period: last 30 days)", "viewer", vec![], true),
+            "/api/v1/kpis": get("Contact KPIs per KPIS.md: AHT, ASA, transfer rate, bot containment, escalation, resolution, repeat-contact rate", "viewer", vec![
+                param("repeat_window_days", "repeat-contact window W in days, 1-90 (default 7)", json!({ "type": "integer", "minimum": 1, "maximum": 90 })),
+            ], true),
             "/api/v1/interactions": get("Drill-down: redacted verbatims with labels, confidence and evidence spans, newest first", "analyst", vec![
                 param("limit", "page size, 1-200 (default 50)", json!({ "type": "integer", "minimum": 1, "maximum": 200 })),
                 param("cursor", "next_cursor of the previous page", json!({ "type": "string" })),

@@ -1067,3 +1067,112 @@ mod tests {
         assert_eq!(sql.args.len(), 3);
     }
 }
+
+/// Operational KPIs of contacts (transcripts and messages; survey responses
+/// are not contacts), per KPIS.md. Rates are in %, `None` below the minimum
+/// sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kpis {
+    pub contacts: u64,
+    /// Mean handle time in seconds over contacts with a handle time.
+    pub aht_seconds: Option<f64>,
+    /// Mean queue wait in seconds over contacts with a wait.
+    pub asa_seconds: Option<f64>,
+    /// Contacts transferred at least once ÷ contacts with a transfer count.
+    pub transfer_rate: Option<f64>,
+    /// Bot sessions ended without escalation ÷ bot sessions.
+    pub bot_containment: Option<f64>,
+    /// Contacts escalated ÷ contacts with an escalation flag.
+    pub escalation_rate: Option<f64>,
+    /// Contacts resolved ÷ contacts with a resolution flag (FCR where the
+    /// source sends one).
+    pub resolution_rate: Option<f64>,
+    /// Contacts preceded by another contact of the same customer (keyed id,
+    /// any channel) within the window ÷ contacts with a customer key.
+    pub repeat_contact_rate: Option<f64>,
+    pub repeat_window_days: u32,
+}
+
+#[derive(Row, Deserialize)]
+struct KpiRow {
+    contacts: u64,
+    handle_n: u64,
+    handle_sum: f64,
+    wait_n: u64,
+    wait_sum: f64,
+    transfers_n: u64,
+    transferred: u64,
+    bot_sessions: u64,
+    bot_contained: u64,
+    escalation_n: u64,
+    /// Aliases must not repeat a column name on ClickHouse 18.16.
+    escalated_count: u64,
+    resolution_n: u64,
+    resolved_count: u64,
+}
+
+#[derive(Row, Deserialize)]
+struct RepeatRow {
+    keyed: u64,
+    repeats: u64,
+}
+
+fn rate(part: u64, whole: u64, min_n: u64) -> Option<f64> {
+    (whole >= min_n.max(1)).then(|| round1(part as f64 * 100.0 / whole as f64))
+}
+
+impl Store {
+    /// KPIs of the contacts matching the filters.
+    pub async fn kpis(
+        &self,
+        f: &Filters,
+        repeat_window_days: u32,
+        min_n: u64,
+    ) -> Result<Kpis, Error> {
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT toUInt64(count()) AS contacts, \
+             toUInt64(countIf(isNotNull(handle_seconds))) AS handle_n, \
+             toFloat64(sum(ifNull(handle_seconds, 0))) AS handle_sum, \
+             toUInt64(countIf(isNotNull(wait_seconds))) AS wait_n, \
+             toFloat64(sum(ifNull(wait_seconds, 0))) AS wait_sum, \
+             toUInt64(countIf(isNotNull(transfers))) AS transfers_n, \
+             toUInt64(countIf(ifNull(transfers, 0) > 0)) AS transferred, \
+             toUInt64(countIf(ifNull(bot_involved, 0) = 1)) AS bot_sessions, \
+             toUInt64(countIf(ifNull(bot_involved, 0) = 1 AND ifNull(escalated, 0) = 0)) AS bot_contained, \
+             toUInt64(countIf(isNotNull(escalated))) AS escalation_n, \
+             toUInt64(countIf(ifNull(escalated, 0) = 1)) AS escalated_count, \
+             toUInt64(countIf(isNotNull(resolved))) AS resolution_n, \
+             toUInt64(countIf(ifNull(resolved, 0) = 1)) AS resolved_count \
+             FROM interactions FINAL WHERE kind != 'survey'",
+        );
+        f.conditions(&mut sql);
+        let k = sql.query(self).fetch_one::<KpiRow>().await?;
+        // Repeat contacts: per customer, contacts sorted by time; one is a
+        // repeat when the previous one is at most the window before it.
+        let window = i64::from(repeat_window_days) * 86_400;
+        let mut sql = Sql::default();
+        sql.push(&format!(
+            "SELECT toUInt64(sum(length(ts))) AS keyed, \
+             toUInt64(sum(arraySum(arrayMap((t, i) -> if(i > 1 AND t - ts[i - 1] <= {window}, 1, 0), \
+                 ts, arrayEnumerate(ts))))) AS repeats \
+             FROM (SELECT arraySort(groupArray(toUInt32(occurred_at))) AS ts FROM interactions FINAL \
+             WHERE kind != 'survey' AND customer_key != ''"
+        ));
+        f.conditions(&mut sql);
+        sql.push(" GROUP BY customer_key)");
+        let r = sql.query(self).fetch_one::<RepeatRow>().await?;
+        let mean = |sum: f64, n: u64| (n >= min_n.max(1)).then(|| round1(sum / n as f64));
+        Ok(Kpis {
+            contacts: k.contacts,
+            aht_seconds: mean(k.handle_sum, k.handle_n),
+            asa_seconds: mean(k.wait_sum, k.wait_n),
+            transfer_rate: rate(k.transferred, k.transfers_n, min_n),
+            bot_containment: rate(k.bot_contained, k.bot_sessions, min_n),
+            escalation_rate: rate(k.escalated_count, k.escalation_n, min_n),
+            resolution_rate: rate(k.resolved_count, k.resolution_n, min_n),
+            repeat_contact_rate: rate(r.repeats, r.keyed, min_n),
+            repeat_window_days,
+        })
+    }
+}

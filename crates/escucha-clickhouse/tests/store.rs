@@ -383,3 +383,119 @@ async fn instances_starting_together_both_migrate() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn kpis_match_hand_counts() {
+    let store = fresh_store("kpis").await;
+    // (id, customer, day, handle, wait, transfers, bot, escalated, resolved)
+    type Ops = (
+        &'static str,
+        &'static str,
+        u32,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<bool>,
+        Option<bool>,
+        Option<bool>,
+    );
+    let contacts: [Ops; 4] = [
+        (
+            "c1",
+            "A",
+            1,
+            Some(100),
+            Some(10),
+            Some(0),
+            Some(true),
+            Some(false),
+            Some(true),
+        ),
+        (
+            "c2",
+            "A",
+            3,
+            Some(200),
+            Some(20),
+            Some(1),
+            Some(true),
+            Some(true),
+            Some(false),
+        ),
+        (
+            "c3",
+            "A",
+            20,
+            Some(300),
+            None,
+            Some(2),
+            Some(false),
+            Some(false),
+            Some(true),
+        ),
+        ("c4", "B", 5, None, Some(30), None, None, None, None),
+    ];
+    let mut rows = Rows::default();
+    for (id, customer, d, handle, wait, transfers, bot, escalated, resolved) in contacts {
+        let mut r = record(id, day(d), None, &[], &[]);
+        r.interaction.kind = InteractionKind::Transcript;
+        r.interaction.customer_id = Some(customer.into());
+        r.interaction.ops = Operational {
+            handle_seconds: handle,
+            wait_seconds: wait,
+            transfers,
+            bot_involved: bot,
+            escalated,
+            resolved,
+            ..Default::default()
+        };
+        rows.push(&r, Utc::now(), 1);
+    }
+    // A survey response is not a contact.
+    rows.push(&record("s1", day(2), Some(9), &[], &[]), Utc::now(), 1);
+    store.write(&rows).await.unwrap();
+
+    let k = store.kpis(&Filters::default(), 7, 1).await.unwrap();
+    assert_eq!(k.contacts, 4);
+    // AHT (100 + 200 + 300) / 3; ASA (10 + 20 + 30) / 3.
+    assert_eq!((k.aht_seconds, k.asa_seconds), (Some(200.0), Some(20.0)));
+    // Transferred 2 of 3 with a count; bot: 1 of 2 sessions contained.
+    assert_eq!(
+        (k.transfer_rate, k.bot_containment),
+        (Some(66.7), Some(50.0))
+    );
+    // Escalated 1 of 3 flagged; resolved 2 of 3 flagged.
+    assert_eq!(
+        (k.escalation_rate, k.resolution_rate),
+        (Some(33.3), Some(66.7))
+    );
+    // A's contact on day 3 follows day 1 within 7 days; day 20 does not → 1 of 4.
+    assert_eq!(k.repeat_contact_rate, Some(25.0));
+    // A 30-day window makes day 20 a repeat of day 3 too.
+    assert_eq!(
+        store
+            .kpis(&Filters::default(), 30, 1)
+            .await
+            .unwrap()
+            .repeat_contact_rate,
+        Some(50.0)
+    );
+    // Small samples are withheld.
+    assert_eq!(
+        store
+            .kpis(&Filters::default(), 7, 5)
+            .await
+            .unwrap()
+            .aht_seconds,
+        None
+    );
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
