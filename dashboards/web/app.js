@@ -35,7 +35,7 @@ function showError(e) {
   el.hidden = !e;
 }
 
-function tiles(s) {
+function tiles(s, k) {
   const t = [
     ['Interactions', s.interactions, ''],
     ['Surveys', s.surveys, ''],
@@ -45,6 +45,15 @@ function tiles(s) {
     ['Recovery %', fmt(s.recovery.rate, 1), `${s.recovery.recovered} of ${s.recovery.started_negative} negative starts`],
     ['Agent empathy', fmt(s.agent_empathy.mean, 2), `0–1, n=${s.agent_empathy.n}`],
   ];
+  if (k) {
+    t.push(
+      ['AHT', k.aht_seconds === null ? '—' : `${fmt(k.aht_seconds / 60, 1)} min`, `${k.contacts} contacts`],
+      ['ASA', k.asa_seconds === null ? '—' : `${fmt(k.asa_seconds / 60, 1)} min`, 'mean queue wait'],
+      ['Transfer %', fmt(k.transfer_rate, 1), 'transferred at least once'],
+      ['Repeat %', fmt(k.repeat_contact_rate, 1), `same customer within ${k.repeat_window_days} days`],
+      ['Bot containment %', fmt(k.bot_containment, 1), 'bot sessions not escalated'],
+    );
+  }
   $('#kpis').innerHTML = t.map(([l, v, n]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)} ${esc(n)}</div></div>`).join('');
 }
 
@@ -129,12 +138,13 @@ async function fillPickers() {
 async function refresh() {
   showError(null);
   try {
-    const [sum, gaps, ts] = await Promise.all([
+    const [sum, gaps, ts, kpis] = await Promise.all([
       api('summary', params()),
       api('gaps', params()),
       api('timeseries', params({ labels: 'theme', interval: 'week' })),
+      api('kpis', params()),
     ]);
-    tiles(sum.summary);
+    tiles(sum.summary, kpis.kpis);
     bars(sum.summary.emotions);
     gapsTable(gaps.gaps);
     series(ts.points);
