@@ -324,6 +324,63 @@ fn producer(config: &Config) -> Result<FutureProducer> {
         .context("creating the Kafka producer")
 }
 
+/// Sends messages with a bounded number in flight and fails on the first
+/// message the broker does not take.
+struct Outbox {
+    producer: FutureProducer,
+    pending: Vec<tokio::task::JoinHandle<rdkafka::error::KafkaResult<()>>>,
+    sent: usize,
+}
+
+impl Outbox {
+    const IN_FLIGHT: usize = 1000;
+
+    fn new(producer: FutureProducer) -> Outbox {
+        Outbox {
+            producer,
+            pending: Vec::with_capacity(Self::IN_FLIGHT),
+            sent: 0,
+        }
+    }
+
+    /// Queues one message; returns whether the messages in flight were
+    /// just confirmed (a moment to report progress).
+    async fn send(&mut self, topic: String, key: Option<String>, payload: Vec<u8>) -> Result<bool> {
+        let p = self.producer.clone();
+        self.pending.push(tokio::spawn(async move {
+            let mut record: FutureRecord<'_, str, [u8]> =
+                FutureRecord::to(&topic).payload(&payload);
+            if let Some(k) = &key {
+                record = record.key(k);
+            }
+            p.send(record, Duration::from_secs(60))
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e)
+        }));
+        if self.pending.len() < Self::IN_FLIGHT {
+            return Ok(false);
+        }
+        self.confirm().await?;
+        Ok(true)
+    }
+
+    async fn confirm(&mut self) -> Result<()> {
+        for t in self.pending.drain(..) {
+            t.await??;
+            self.sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Waits for every message and flushes; returns how many were sent.
+    async fn finish(mut self) -> Result<usize> {
+        self.confirm().await?;
+        self.producer.flush(Duration::from_secs(30))?;
+        Ok(self.sent)
+    }
+}
+
 pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCode> {
     let config = Config::load(config)?;
     let kafka = config.kafka()?;
@@ -332,9 +389,7 @@ pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCod
         &[(args.topic.clone(), escucha_pipeline::DEFAULT_PARTITIONS)],
     )
     .await?;
-    let producer = producer(&config)?;
-    let mut sent = 0usize;
-    let mut pending = Vec::new();
+    let mut outbox = Outbox::new(producer(&config)?);
     for line in std::io::stdin().lock().lines() {
         let line = line.context("reading stdin")?;
         if line.trim().is_empty() {
@@ -350,30 +405,11 @@ pub async fn produce(config: Option<&Path>, args: ProduceArgs) -> Result<ExitCod
                     })
                 })
         });
-        let topic = args.topic.clone();
-        let p = producer.clone();
-        pending.push(tokio::spawn(async move {
-            let mut record: FutureRecord<'_, str, str> = FutureRecord::to(&topic).payload(&line);
-            if let Some(k) = &key {
-                record = record.key(k);
-            }
-            p.send(record, Duration::from_secs(60))
-                .await
-                .map(|_| ())
-                .map_err(|(e, _)| e)
-        }));
-        if pending.len() >= 5000 {
-            for t in pending.drain(..) {
-                t.await??;
-                sent += 1;
-            }
-        }
+        outbox
+            .send(args.topic.clone(), key, line.into_bytes())
+            .await?;
     }
-    for t in pending {
-        t.await??;
-        sent += 1;
-    }
-    producer.flush(Duration::from_secs(30))?;
+    let sent = outbox.finish().await?;
     eprintln!("produced {sent} message(s) to {}", args.topic);
     Ok(ExitCode::SUCCESS)
 }
@@ -448,35 +484,18 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
             e.topic
         );
     }
-    let producer = producer(&config)?;
+    let mut outbox = Outbox::new(producer(&config)?);
     let total = events.len();
     let started = Instant::now();
-    let mut pending = Vec::with_capacity(1000);
-    let mut done = 0usize;
     for event in events {
-        let p = producer.clone();
-        pending.push(tokio::spawn(async move {
-            let record = FutureRecord::to(&event.topic)
-                .key(&event.key)
-                .payload(&event.payload);
-            p.send(record, Duration::from_secs(60))
-                .await
-                .map(|_| ())
-                .map_err(|(e, _)| e)
-        }));
-        if pending.len() == 1000 {
-            for t in pending.drain(..) {
-                t.await??;
-                done += 1;
-            }
-            eprint!("\rproduced {done}/{total}");
+        if outbox
+            .send(event.topic, Some(event.key), event.payload)
+            .await?
+        {
+            eprint!("\rproduced {}/{total}", outbox.sent);
         }
     }
-    for t in pending {
-        t.await??;
-        done += 1;
-    }
-    producer.flush(Duration::from_secs(30))?;
+    let done = outbox.finish().await?;
     eprintln!(
         "\rproduced {done}/{total} messages in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -222,9 +222,7 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
         }
     }
     if let Some(server) = server {
-        if !shutdown.is_cancelled() && args.no_ingest {
-            shutdown.cancelled().await;
-        }
+        // Ends on Ctrl-C/SIGTERM, or when a failed pipeline cancelled the shutdown token.
         server.await.context("API task")?.context("API server")?;
     }
     Ok(if failed {
