@@ -38,7 +38,9 @@ pub enum Outcome {
 /// batch may be considered stored and the batch is retried.
 #[async_trait::async_trait]
 pub trait BatchHandler: Send + Sync {
-    async fn handle(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, String>;
+    /// The batch is shared, not copied: a handler may pass it on to other
+    /// threads (retries hand the same batch again).
+    async fn handle(&self, batch: Arc<[Incoming]>) -> Result<Vec<Outcome>, String>;
 }
 
 /// One pipeline's consumer.
@@ -205,8 +207,8 @@ pub async fn run_consumer(
     runtime.set_state("running", None);
     let labels = [("pipeline", settings.pipeline.clone())];
     while !shutdown.is_cancelled() {
-        let batch = match next_batch(&consumer, &settings, &shutdown).await {
-            Ok(batch) => batch,
+        let batch: Arc<[Incoming]> = match next_batch(&consumer, &settings, &shutdown).await {
+            Ok(batch) => batch.into(),
             Err(e) => {
                 runtime.set_state("failed", Some(e.to_string()));
                 lag_task.abort();
@@ -259,14 +261,14 @@ pub async fn run_consumer(
 
 async fn handle_with_retry(
     handler: &dyn BatchHandler,
-    batch: &[Incoming],
+    batch: &Arc<[Incoming]>,
     s: &ConsumerSettings,
     runtime: &PipelineRuntime,
     shutdown: &CancellationToken,
 ) -> Option<Vec<Outcome>> {
     let mut delay = Duration::from_millis(500);
     loop {
-        match handler.handle(batch).await {
+        match handler.handle(batch.clone()).await {
             Ok(outcomes) if outcomes.len() == batch.len() => {
                 runtime.set_state("running", None);
                 return Some(outcomes);

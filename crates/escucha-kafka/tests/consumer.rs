@@ -25,7 +25,7 @@ struct Sink {
 
 #[async_trait::async_trait]
 impl BatchHandler for Sink {
-    async fn handle(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, String> {
+    async fn handle(&self, batch: Arc<[Incoming]>) -> Result<Vec<Outcome>, String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.failures.load(Ordering::SeqCst) > 0 {
             self.failures.fetch_sub(1, Ordering::SeqCst);

@@ -22,9 +22,8 @@ struct Handler {
 
 #[async_trait::async_trait]
 impl BatchHandler for Handler {
-    async fn handle(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, String> {
-        let messages: Arc<[Incoming]> = batch.to_vec().into();
-        let results = self.pool.process(self.pipeline.clone(), messages).await;
+    async fn handle(&self, batch: Arc<[Incoming]>) -> Result<Vec<Outcome>, String> {
+        let results = self.pool.process(self.pipeline.clone(), batch).await;
         let now = chrono::Utc::now();
         let version = now.timestamp_millis().max(0) as u64;
         let mut rows = Rows::default();
