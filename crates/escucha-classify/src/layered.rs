@@ -6,7 +6,7 @@
 
 use crate::engine::CueClassifier;
 use escucha_core::{Classification, Classifier, Label, Language, Span, TextInput};
-use escucha_embed::UseEncoder;
+use escucha_embed::{SentenceEncoder, UseEncoder};
 use escucha_heads::Heads;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,7 @@ pub fn default_heads_dir() -> PathBuf {
 
 /// Encoder + heads + cues.
 pub struct LayeredClassifier {
-    encoder: UseEncoder,
+    encoder: Box<dyn SentenceEncoder>,
     emotions: Heads,
     themes: Heads,
     cues: CueClassifier,
@@ -68,6 +68,15 @@ impl LayeredClassifier {
             ..Default::default()
         };
         let encoder = UseEncoder::load_with(model_dir, options)?;
+        LayeredClassifier::with_encoder(Box::new(encoder), heads_dir)
+    }
+
+    /// Loads `emotions.json` and `themes.json` from `heads_dir` for any
+    /// encoder; heads trained on another encoder are refused.
+    pub fn with_encoder(
+        encoder: Box<dyn SentenceEncoder>,
+        heads_dir: &Path,
+    ) -> Result<LayeredClassifier, LayeredError> {
         let load = |name: &str| {
             let path = heads_dir.join(name);
             Heads::load(&path)
@@ -84,7 +93,11 @@ impl LayeredClassifier {
 
     /// An engine from an encoder and heads already in memory (used to
     /// validate freshly trained heads before they are saved).
-    pub fn from_parts(encoder: UseEncoder, emotions: Heads, themes: Heads) -> LayeredClassifier {
+    pub fn from_parts(
+        encoder: Box<dyn SentenceEncoder>,
+        emotions: Heads,
+        themes: Heads,
+    ) -> LayeredClassifier {
         let engine = format!(
             "{}+heads-{}+{}",
             encoder.version(),
@@ -101,8 +114,8 @@ impl LayeredClassifier {
         }
     }
 
-    pub fn encoder(&self) -> &UseEncoder {
-        &self.encoder
+    pub fn encoder(&self) -> &dyn SentenceEncoder {
+        self.encoder.as_ref()
     }
 
     /// Matches the custom themes in `custom` too (swap its content to reload).

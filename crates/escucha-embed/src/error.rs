@@ -47,6 +47,11 @@ pub enum EmbedError {
     /// The encoder options are unusable.
     #[error("invalid encoder options: {0}")]
     Options(String),
+
+    /// Another encoder implementation (see [`crate::SentenceEncoder`])
+    /// failed; the message names the engine and what it was doing.
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl EmbedError {

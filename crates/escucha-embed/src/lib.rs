@@ -30,6 +30,35 @@ pub use error::EmbedError;
 pub use manifest::Manifest;
 
 use std::ffi::OsString;
+
+/// A sentence encoder the layered classifier can run on: texts in, one
+/// fixed-size vector per text out. [`UseEncoder`] is the default; other
+/// engines (behind cargo features) implement it too, and heads trained on
+/// one encoder's vectors refuse another's ([`SentenceEncoder::version`]).
+pub trait SentenceEncoder: Send + Sync {
+    /// One embedding per text, in order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// Length of every embedding.
+    fn dimension(&self) -> usize;
+
+    /// Identifies the model and its preparation; heads record it.
+    fn version(&self) -> &str;
+}
+
+impl SentenceEncoder for UseEncoder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        UseEncoder::embed(self, texts)
+    }
+
+    fn dimension(&self) -> usize {
+        UseEncoder::dimension(self)
+    }
+
+    fn version(&self) -> &str {
+        UseEncoder::version(self)
+    }
+}
 use std::path::PathBuf;
 
 /// Name of the model directory under the models base directory.

@@ -69,7 +69,10 @@ impl Engine {
         let layered = self.layered.clone();
         let embed = move |texts: &[String]| -> std::result::Result<Vec<Vec<f32>>, String> {
             match &layered {
-                Some(l) => l.encoder().embed(texts).map_err(|e| e.to_string()),
+                Some(l) => {
+                    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    l.encoder().embed(&texts).map_err(|e| e.to_string())
+                }
                 None => Err("no sentence encoder".into()),
             }
         };

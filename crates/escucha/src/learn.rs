@@ -6,6 +6,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use escucha_core::{Classifier, Language, TextInput};
+use escucha_embed::SentenceEncoder;
 use escucha_heads::{
     Dataset, Evaluation, Heads, LabelKind, Provenance, TrainOptions, DEFAULT_DEV_FRACTION,
 };
@@ -107,7 +108,7 @@ fn load_goemotions(path: &Path) -> Result<Dataset> {
     Ok(Dataset::from_goemotions(&tsv, &names)?)
 }
 
-fn embed_all(encoder: &escucha_embed::UseEncoder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+fn embed_all(encoder: &dyn SentenceEncoder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
     let started = Instant::now();
     let mut out = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(256) {
@@ -196,7 +197,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             heads.next().expect("emotions"),
             heads.next().expect("themes"),
         );
-        let engine = escucha_classify::LayeredClassifier::from_parts(encoder, emotions, themes);
+        let engine =
+            escucha_classify::LayeredClassifier::from_parts(Box::new(encoder), emotions, themes);
         report(&engine, &split.dev, false)?;
         return Ok(ExitCode::SUCCESS);
     }
