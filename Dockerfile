@@ -43,6 +43,17 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -D -m 0755 target/release/escucha /out/escucha
 
 # ---------------------------------------------------------------------------
+# Web dashboard: npm packages from the lockfile, bundled by esbuild
+# ---------------------------------------------------------------------------
+FROM node:20-bookworm-slim AS web
+
+WORKDIR /web
+COPY dashboards/web/package.json dashboards/web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY dashboards/web/ ./
+RUN node build.mjs
+
+# ---------------------------------------------------------------------------
 # Runtime stage
 # ---------------------------------------------------------------------------
 FROM debian:bookworm-slim
@@ -64,7 +75,7 @@ RUN apt-get update \
 
 COPY --from=builder /out/escucha /usr/local/bin/escucha
 COPY pipelines/ /etc/escucha/pipelines/
-COPY dashboards/web/ /usr/share/escucha/dashboard/
+COPY --from=web /web/dist/ /usr/share/escucha/dashboard/
 
 # Fail the build, not the first start, if a shared library is missing.
 RUN ldd /usr/local/bin/escucha >/tmp/ldd.txt \
