@@ -71,11 +71,11 @@ impl World {
         self.dir.path().join("pipelines")
     }
 
-    /// A config file with one token per role.
-    pub fn write_config(&self) -> PathBuf {
+    /// A config file with one token per role, plus `extra` TOML.
+    pub fn write_config(&self, extra: &str) -> PathBuf {
         let path = self.dir.path().join("escucha.toml");
         let mut text =
-            String::from("[ingest]\nbatch_size = 200\nlinger_ms = 100\nclassify_threads = 1\n");
+            format!("{extra}\n[ingest]\nbatch_size = 200\nlinger_ms = 100\nclassify_threads = 1\n");
         for role in ["viewer", "analyst", "admin"] {
             let hash = escucha_api::auth::hash_token(&format!("{role}-token"));
             text.push_str(&format!(
@@ -95,9 +95,18 @@ impl World {
     /// Starts `escucha run` with an explicit instance id (`dynamic` for
     /// classic group membership).
     pub fn spawn_as(&self, label: &str, port: u16, instance_id: &str) -> Ingester {
+        self.spawn_configured(label, port, instance_id, "")
+    }
+
+    /// Starts `escucha run` with `extra` TOML in its configuration file.
+    pub fn spawn_with_config(&self, label: &str, port: u16, extra: &str) -> Ingester {
+        self.spawn_configured(label, port, &format!("{}-{label}", self.prefix), extra)
+    }
+
+    fn spawn_configured(&self, label: &str, port: u16, instance_id: &str, extra: &str) -> Ingester {
         let log = self.dir.path().join(format!("{label}-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
-        let config = self.write_config();
+        let config = self.write_config(extra);
         let child = Command::new(env!("CARGO_BIN_EXE_escucha"))
             .args([
                 "--config",
@@ -269,6 +278,27 @@ pub async fn clickhouse_query(sql: &str) -> Result<String, String> {
         Ok(body)
     } else {
         Err(body)
+    }
+}
+
+/// GET returning the status, the content type and the body as text.
+pub async fn get_text(url: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    match req.send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (status, ct, r.text().await.unwrap_or_default())
+        }
+        Err(_) => (0, String::new(), String::new()),
     }
 }
 

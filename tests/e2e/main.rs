@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod analytics;
 mod custom_themes;
 mod delivery;
 mod scaling;

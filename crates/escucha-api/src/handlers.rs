@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Duration, Utc};
-use escucha_clickhouse::query::{Dimension, Interval};
+use escucha_clickhouse::query::{Dimension, Filters, GroupQuery, Interval};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -47,6 +47,7 @@ fn methods() -> Value {
         "csat": "1-5 answers; percent = answers of 4 or 5 / all answers x 100 (top-2-box); mean of answers",
         "ces": "CES 2.0, 1-7 (7 = very easy); mean and percent of answers 5-7",
         "share": "interactions carrying the label / interactions with classified text x 100",
+        "net_emotion": "% of interactions with classified text carrying a loyalty emotion (surprise, familiarity, relief, gratitude, belonging) minus % carrying frustration, anger or disappointment",
     })
 }
 
@@ -126,13 +127,18 @@ pub async fn timeseries(
             Interval::Hour => Duration::days(7),
             Interval::Day => Duration::days(90),
             Interval::Week => Duration::days(364),
+            Interval::Month => Duration::days(730),
         };
         filters.from = Some(to - span);
     }
-    let points = state.store.series(&filters, kind, interval).await?;
+    let points = state
+        .store
+        .series(&filters, kind, interval, state.min_sample)
+        .await?;
     Ok(Json(json!({
         "labels": kind,
         "interval": interval,
+        "min_sample": state.min_sample,
         "from": filters.from,
         "to": to,
         "points": points,
@@ -161,19 +167,245 @@ pub async fn interactions(
     State(state): St,
     headers: HeaderMap,
     Query(q): Q,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller(&state, &headers, Role::Analyst)?;
-    let (filters, (limit, cursor)) = parse(q, &["limit", "cursor"], &state, |p, problems| {
-        (p.limit(50, 200, problems), p.cursor(problems))
-    })?;
+    let (filters, (csv, limit, cursor)) =
+        parse(q, &["limit", "cursor", "format"], &state, |p, problems| {
+            let csv = p.csv(problems);
+            // A CSV export takes bigger pages than the screen.
+            let limit = if csv {
+                p.limit(1000, 5000, problems)
+            } else {
+                p.limit(50, 200, problems)
+            };
+            (csv, limit, p.cursor(problems))
+        })?;
     let page = state
         .store
         .interactions(&filters, cursor.as_ref(), limit)
         .await?;
+    let next = page.next.as_ref().map(encode_cursor);
+    if csv {
+        let mut response = csv_response(
+            "escucha-interactions.csv",
+            crate::csv::interactions(&page.items),
+        );
+        if let Some(next) = next.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert("x-next-cursor", next);
+        }
+        return Ok(response);
+    }
     Ok(Json(json!({
         "items": page.items,
-        "next_cursor": page.next.as_ref().map(encode_cursor),
+        "next_cursor": next,
+    }))
+    .into_response())
+}
+
+fn csv_response(filename: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/interactions/{pipeline}/{id}`: one conversation in full.
+pub async fn interaction(
+    State(state): St,
+    headers: HeaderMap,
+    Path((pipeline, id)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers, Role::Analyst)?;
+    let mut problems = Problems::default();
+    Params::new(q, &mut problems).reject_unknown_only(&mut problems);
+    for (name, v) in [("pipeline", &pipeline), ("id", &id)] {
+        if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
+            problems.add(
+                name,
+                "must be 1 to 200 characters without control characters",
+            );
+        }
+    }
+    problems.finish()?;
+    match state.store.interaction(&pipeline, &id).await? {
+        Some(detail) => Ok(Json(serde_json::to_value(detail).unwrap_or_default())),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /api/v1/whoami`: the caller's role.
+pub async fn whoami(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    let who = caller(&state, &headers, Role::Viewer)?;
+    let mut problems = Problems::default();
+    Params::new(q, &mut problems).reject_unknown_only(&mut problems);
+    problems.finish()?;
+    Ok(Json(json!({
+        "role": who.role,
+        "name": who.name,
+        "open": state.auth.is_open(),
     })))
+}
+
+/// `GET /api/v1/impact?metric=nps|csat&by=theme|emotion`.
+pub async fn impact(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers, Role::Viewer)?;
+    let (filters, (metric, by)) = parse(q, &["metric", "by"], &state, |p, problems| {
+        (p.impact_metric(problems), p.impact_by(problems))
+    })?;
+    let impact = state
+        .store
+        .impact(&filters, metric, by, state.min_sample)
+        .await?;
+    Ok(Json(json!({
+        "metric": metric,
+        "by": by,
+        "min_n": state.min_sample,
+        "overall": impact.overall,
+        "items": impact.items,
+        "methods": {
+            "impact": "score of the answers carrying the label minus the score of those without it, in points",
+            "ci95": "normal approximation: difference ± 1.96 × √(var_with + var_without); NPS per group var = (p + d − (p − d)²) / n with p, d the shares of promoters and detractors; CSAT var = s(1 − s) / n",
+            "withheld": "impact and ci95 are null when either group has fewer answers than min_n",
+        },
+    })))
+}
+
+/// `GET /api/v1/query?dimensions=…&metrics=…&format=json|csv`.
+pub async fn query(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    caller(&state, &headers, Role::Viewer)?;
+    let (filters, (query, csv)) = parse(
+        q,
+        &[
+            "dimensions",
+            "metrics",
+            "format",
+            "limit",
+            "repeat_window_days",
+        ],
+        &state,
+        |p, problems| {
+            let query = GroupQuery {
+                dimensions: p.dimensions(problems),
+                metrics: p.metrics(problems),
+                limit: p.int("limit", 1000, 1..=10_000, problems),
+                repeat_window_days: p.int("repeat_window_days", 7, 1..=90, problems),
+            };
+            (query, p.csv(problems))
+        },
+    )?;
+    let grouped = state
+        .store
+        .grouped(&filters, &query, state.min_sample)
+        .await?;
+    if csv {
+        return Ok(csv_response(
+            "escucha-query.csv",
+            crate::csv::grouped(&query, &grouped),
+        ));
+    }
+    let dims: Vec<&str> = query.dimensions.iter().map(|d| d.name()).collect();
+    let metrics: Vec<&str> = query.metrics.iter().map(|m| m.name()).collect();
+    Ok(Json(json!({
+        "dimensions": dims,
+        "metrics": metrics,
+        "min_n": state.min_sample,
+        "total": grouped.total,
+        "truncated": grouped.truncated,
+        "rows": grouped.json_rows(&query.dimensions),
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/anomalies?days=7`: theme and emotion anomalies of the last
+/// days (or of `from`–`to`), sorted by |z|. `theme` and `emotion` choose
+/// which labels are reported; the other filters choose the interactions.
+pub async fn anomalies(
+    State(state): St,
+    headers: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers, Role::Viewer)?;
+    let (filters, (days, measure)) = parse(q, &["days", "measure"], &state, |p, problems| {
+        let days = p.int("days", 7, 1..=92, problems);
+        let measure = p
+            .get("measure")
+            .map(|_| p.choice("measure", &["volume", "share"], problems));
+        (days, measure)
+    })?;
+    let (first, last) = anomaly_days(&filters, days, Utc::now())?;
+    let data = Filters {
+        emotion: vec![],
+        theme: vec![],
+        ..filters.clone()
+    };
+    let mut found = state
+        .store
+        .anomalies(&data, first, last, &state.anomaly)
+        .await?;
+    found.retain(|a| {
+        let labels_asked = !filters.emotion.is_empty() || !filters.theme.is_empty();
+        let label_ok = !labels_asked
+            || (a.kind == "emotion" && filters.emotion.contains(&a.label))
+            || (a.kind == "theme" && filters.theme.contains(&a.label));
+        label_ok && measure.is_none_or(|m| a.measure == m)
+    });
+    Ok(Json(json!({
+        "from": first.to_string(),
+        "to": last.to_string(),
+        "settings": state.anomaly,
+        "anomalies": found,
+        "methods": {
+            "volume": "interactions with text carrying the label on the day (UTC)",
+            "share": "volume / interactions with text on the day x 100",
+            "baseline": "mean and sample standard deviation over the baseline_days days before the day on which the segment had interactions with text; at least min_baseline_days of them",
+            "anomaly": "|value - baseline_mean| > k x baseline_sd, where baseline_sd is floored at 1 (interaction or point); the day's volume or the baseline mean reaches min_volume",
+            "segments": "all interactions, and each channel, queue and product",
+        },
+    })))
+}
+
+/// The days anomalies are listed for: `from`..`to` (exclusive) when given,
+/// else the last `days` days up to today (UTC).
+fn anomaly_days(
+    f: &Filters,
+    days: u32,
+    now: chrono::DateTime<Utc>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let last = match f.to {
+        Some(to) => (to - Duration::seconds(1)).date_naive(),
+        None => now.date_naive(),
+    };
+    let first = match f.from {
+        Some(from) => from.date_naive(),
+        None => last - Duration::days(i64::from(days) - 1),
+    };
+    if (last - first).num_days() >= 92 {
+        return Err(ApiError::param(
+            "from",
+            "anomalies are listed for at most 92 days at once",
+        ));
+    }
+    Ok((first, last))
 }
 
 pub async fn pipelines(
@@ -255,4 +487,33 @@ pub async fn kpis(
             "repeat_contact_rate": "contacts preceded by another contact of the same customer (any channel) within the window / contacts with a customer key x 100",
         },
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anomaly_days_follow_from_to_or_the_last_days() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (a, b) = anomaly_days(&Filters::default(), 7, now).unwrap();
+        assert_eq!((a, b), (d("2026-11-19"), d("2026-11-25")));
+        let f = Filters {
+            from: Some(d("2026-10-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            to: Some(d("2026-11-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            ..Default::default()
+        };
+        assert_eq!(
+            anomaly_days(&f, 7, now).unwrap(),
+            (d("2026-10-01"), d("2026-10-31"))
+        );
+        let long = Filters {
+            from: Some(d("2026-01-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            ..Default::default()
+        };
+        assert!(anomaly_days(&long, 7, now).is_err());
+    }
 }

@@ -4,6 +4,7 @@
 //! drive it with `tower::ServiceExt::oneshot` without a socket.
 
 pub mod auth;
+pub mod csv;
 pub mod error;
 mod handlers;
 pub mod openapi;
@@ -12,6 +13,7 @@ pub mod params;
 use auth::Auth;
 use axum::routing::get;
 use axum::Router;
+use escucha_clickhouse::query::AnomalySettings;
 use escucha_clickhouse::Store;
 use escucha_core::status::PipelineRuntime;
 use std::path::PathBuf;
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub custom_themes: ThemesProvider,
     /// Directory of the static dashboard served at `/`, if any.
     pub dashboard_dir: Option<PathBuf>,
+    /// How `/api/v1/anomalies` detects anomalies.
+    pub anomaly: AnomalySettings,
 }
 
 /// The application: health, metrics, OpenAPI, `/api/v1` and the dashboard.
@@ -64,6 +68,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/gaps", get(handlers::gaps))
         .route("/kpis", get(handlers::kpis))
         .route("/interactions", get(handlers::interactions))
+        .route("/interactions/{pipeline}/{id}", get(handlers::interaction))
+        .route("/whoami", get(handlers::whoami))
+        .route("/impact", get(handlers::impact))
+        .route("/query", get(handlers::query))
+        .route("/anomalies", get(handlers::anomalies))
         .route("/pipelines", get(handlers::pipelines))
         .route("/themes", get(handlers::themes))
         .route("/values/{dimension}", get(handlers::values))

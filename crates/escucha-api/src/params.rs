@@ -4,7 +4,9 @@
 
 use crate::error::{ApiError, ParamError};
 use chrono::{DateTime, NaiveDate, Utc};
-use escucha_clickhouse::query::{Cursor, Filters, Interval, LabelKind};
+use escucha_clickhouse::query::{
+    Cursor, Filters, GroupDimension, GroupMetric, ImpactMetric, Interval, LabelKind,
+};
 use escucha_core::{taxonomy, Channel, InteractionKind, Language};
 use std::collections::{BTreeMap, HashSet};
 
@@ -234,10 +236,11 @@ impl Params {
             None | Some("day") => Interval::Day,
             Some("hour") => Interval::Hour,
             Some("week") => Interval::Week,
+            Some("month") => Interval::Month,
             Some(other) => {
                 problems.add(
                     "interval",
-                    format!("`{other}` is not one of: hour, day, week"),
+                    format!("`{other}` is not one of: hour, day, week, month"),
                 );
                 Interval::Day
             }
@@ -255,6 +258,130 @@ impl Params {
                 }
             },
         }
+    }
+
+    /// An integer parameter in `range`, `default` when absent.
+    pub fn int(
+        &self,
+        name: &str,
+        default: u32,
+        range: std::ops::RangeInclusive<u32>,
+        problems: &mut Problems,
+    ) -> u32 {
+        match self.get(name) {
+            None => default,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if range.contains(&n) => n,
+                _ => {
+                    problems.add(
+                        name,
+                        format!(
+                            "must be an integer from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    /// One of `choices` (the first is the default).
+    pub fn choice<'a>(&self, name: &str, choices: &[&'a str], problems: &mut Problems) -> &'a str {
+        match self.get(name) {
+            None => choices[0],
+            Some(raw) => match choices.iter().find(|c| **c == raw) {
+                Some(c) => c,
+                None => {
+                    problems.add(
+                        name,
+                        format!("`{raw}` is not one of: {}", choices.join(", ")),
+                    );
+                    choices[0]
+                }
+            },
+        }
+    }
+
+    /// `format=json|csv`: whether CSV is asked for.
+    pub fn csv(&self, problems: &mut Problems) -> bool {
+        self.choice("format", &["json", "csv"], problems) == "csv"
+    }
+
+    pub fn impact_metric(&self, problems: &mut Problems) -> ImpactMetric {
+        match self.choice("metric", &["nps", "csat"], problems) {
+            "csat" => ImpactMetric::Csat,
+            _ => ImpactMetric::Nps,
+        }
+    }
+
+    /// `by=theme|emotion` (default theme).
+    pub fn impact_by(&self, problems: &mut Problems) -> LabelKind {
+        match self.choice("by", &["theme", "emotion"], problems) {
+            "emotion" => LabelKind::Emotion,
+            _ => LabelKind::Theme,
+        }
+    }
+
+    /// `dimensions` of the grouped query: required, known, distinct, at most 4.
+    pub fn dimensions(&self, problems: &mut Problems) -> Vec<GroupDimension> {
+        let names: Vec<&str> = GroupDimension::ALL.iter().map(|d| d.name()).collect();
+        let Some(raw) = self.get("dimensions") else {
+            problems.add(
+                "dimensions",
+                format!("required: one to four of {}", names.join(", ")),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match GroupDimension::parse(item) {
+                Some(d) if out.contains(&d) => {
+                    problems.add("dimensions", format!("`{item}` is given twice"))
+                }
+                Some(d) => out.push(d),
+                None => problems.add(
+                    "dimensions",
+                    format!(
+                        "unknown dimension `{item}`; expected one of: {}",
+                        names.join(", ")
+                    ),
+                ),
+            }
+        }
+        if out.len() > 4 {
+            problems.add("dimensions", "at most 4 dimensions");
+        }
+        out
+    }
+
+    /// `metrics` of the grouped query (default `interactions`).
+    pub fn metrics(&self, problems: &mut Problems) -> Vec<GroupMetric> {
+        let names: Vec<&str> = GroupMetric::ALL.iter().map(|m| m.name()).collect();
+        let Some(raw) = self.get("metrics") else {
+            return vec![GroupMetric::Interactions];
+        };
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match GroupMetric::parse(item) {
+                Some(m) if out.contains(&m) => {
+                    problems.add("metrics", format!("`{item}` is given twice"))
+                }
+                Some(m) => out.push(m),
+                None => problems.add(
+                    "metrics",
+                    format!(
+                        "unknown metric `{item}`; expected one of: {}",
+                        names.join(", ")
+                    ),
+                ),
+            }
+        }
+        if out.is_empty() {
+            problems.add("metrics", format!("at least one of: {}", names.join(", ")));
+        }
+        out
     }
 
     pub fn cursor(&self, problems: &mut Problems) -> Option<Cursor> {
@@ -347,6 +474,38 @@ mod tests {
             vec!["chanel", "from", "channel", "language", "emotion"]
         );
         assert!(errors[2].message.contains("unknown channel `fax`"));
+    }
+
+    #[test]
+    fn grouped_query_parameters_report_every_problem() {
+        let mut p = Problems::default();
+        let params = Params::new(
+            vec![
+                ("dimensions".into(), "theme,fax,theme".into()),
+                ("metrics".into(), "nps,joy".into()),
+                ("format".into(), "xml".into()),
+            ],
+            &mut p,
+        );
+        assert_eq!(params.dimensions(&mut p), vec![GroupDimension::Theme]);
+        assert_eq!(params.metrics(&mut p), vec![GroupMetric::Nps]);
+        assert!(!params.csv(&mut p));
+        let Err(ApiError::BadRequest(errors)) = p.finish() else {
+            panic!("expected a bad request");
+        };
+        let params: Vec<&str> = errors.iter().map(|e| e.param.as_str()).collect();
+        assert_eq!(
+            params,
+            vec!["dimensions", "dimensions", "metrics", "format"]
+        );
+        assert!(errors[0].message.contains("unknown dimension `fax`"));
+        assert!(errors[1].message.contains("twice"));
+
+        let mut p = Problems::default();
+        let params = Params::new(vec![], &mut p);
+        assert!(params.dimensions(&mut p).is_empty());
+        assert_eq!(params.metrics(&mut p), vec![GroupMetric::Interactions]);
+        assert!(p.finish().is_err(), "dimensions are required");
     }
 
     #[test]

@@ -153,10 +153,12 @@ impl ScoreCounts {
 
 /// The negative emotions as an SQL array literal (constant ids, not input).
 fn negative_array() -> String {
-    let ids: Vec<String> = escucha_core::taxonomy::NEGATIVE_EMOTIONS
-        .iter()
-        .map(|e| format!("'{e}'"))
-        .collect();
+    sql_array(&escucha_core::taxonomy::NEGATIVE_EMOTIONS)
+}
+
+/// Constant label ids (never input) as an SQL array literal.
+fn sql_array(ids: &[&str]) -> String {
+    let ids: Vec<String> = ids.iter().map(|e| format!("'{e}'")).collect();
     format!("[{}]", ids.join(", "))
 }
 
@@ -304,6 +306,31 @@ pub struct Recovery {
     pub rate: Option<f64>,
 }
 
+/// Net emotion per KPIS.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetEmotion {
+    /// Interactions with classified text (the denominator).
+    pub n: u64,
+    /// Interactions carrying surprise, familiarity, relief, gratitude or belonging.
+    pub loyalty: u64,
+    /// Interactions carrying frustration, anger or disappointment.
+    pub detracting: u64,
+    /// loyalty % − detracting %, −100..100; `None` below the minimum sample.
+    pub score: Option<f64>,
+}
+
+impl NetEmotion {
+    pub fn new(loyalty: u64, detracting: u64, n: u64, min_n: u64) -> NetEmotion {
+        NetEmotion {
+            n,
+            loyalty,
+            detracting,
+            score: (n >= min_n.max(1))
+                .then(|| round1((loyalty as f64 - detracting as f64) * 100.0 / n as f64)),
+        }
+    }
+}
+
 /// Agent empathy over conversations with agent turns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Empathy {
@@ -322,6 +349,9 @@ pub struct Summary {
     pub with_text: u64,
     pub recovery: Recovery,
     pub agent_empathy: Empathy,
+    /// % of interactions with text carrying a loyalty emotion − % carrying
+    /// frustration, anger or disappointment (KPIS.md).
+    pub net_emotion: NetEmotion,
     pub nps: Nps,
     pub csat: Csat,
     pub ces: Ces,
@@ -339,6 +369,8 @@ with_scores!(
         recovered: u64,
         empathy_n: u64,
         empathy_sum: f64,
+        loyal: u64,
+        detracting: u64,
     }
 );
 
@@ -385,10 +417,14 @@ impl Store {
              toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}) \
                  AND hasAny(last_emotions, ['relief', 'gratitude']))) AS recovered, \
              toUInt64(countIf(isNotNull(agent_empathy))) AS empathy_n, \
-             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, {} \
+             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, \
+             toUInt64(countIf(has_text = 1 AND hasAny(emotions, {loyal}))) AS loyal, \
+             toUInt64(countIf(has_text = 1 AND hasAny(emotions, {detracting}))) AS detracting, {} \
              FROM interactions FINAL WHERE 1",
             score_columns("1"),
-            neg = negative_array()
+            neg = negative_array(),
+            loyal = sql_array(&escucha_core::taxonomy::LOYALTY_EMOTIONS),
+            detracting = sql_array(&escucha_core::taxonomy::DETRACTING_EMOTIONS)
         ));
         f.conditions(&mut sql);
         Ok(sql.query(self).fetch_one::<TotalsRow>().await?)
@@ -443,6 +479,7 @@ impl Store {
                 mean: (totals.empathy_n >= min_n.max(1))
                     .then(|| round2(totals.empathy_sum / totals.empathy_n as f64)),
             },
+            net_emotion: NetEmotion::new(totals.loyal, totals.detracting, totals.with_text, min_n),
             nps: totals.scores().nps(min_n),
             csat: totals.scores().csat(min_n),
             ces: totals.scores().ces(min_n),
@@ -459,6 +496,7 @@ pub enum Interval {
     Hour,
     Day,
     Week,
+    Month,
 }
 
 impl Interval {
@@ -467,6 +505,7 @@ impl Interval {
             Interval::Hour => "toStartOfHour(occurred_at)",
             Interval::Day => "toStartOfDay(occurred_at)",
             Interval::Week => "toDateTime(toMonday(occurred_at))",
+            Interval::Month => "toDateTime(toStartOfMonth(occurred_at))",
         }
     }
 }
@@ -475,17 +514,25 @@ impl Interval {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoint {
     pub start: DateTime<Utc>,
+    /// Every interaction in the bucket.
+    pub volume: u64,
     /// Interactions with classified text in the bucket.
     pub with_text: u64,
+    /// NPS of the bucket's answers (`score` withheld below the minimum sample).
+    pub nps: Nps,
+    pub csat: Csat,
+    pub ces: Ces,
     /// Count per label (labels with no interaction in the bucket are absent).
     pub counts: BTreeMap<String, u64>,
 }
 
-#[derive(Row, Deserialize)]
-struct BucketTotalRow {
-    bucket: u32,
-    with_text: u64,
-}
+with_scores!(
+    struct BucketTotalRow {
+        bucket: u32,
+        volume: u64,
+        with_text: u64,
+    }
+);
 
 #[derive(Row, Deserialize)]
 struct BucketLabelRow {
@@ -495,19 +542,23 @@ struct BucketLabelRow {
 }
 
 impl Store {
-    /// Counts per label and time bucket.
+    /// Counts per label and time bucket, with each bucket's volume and
+    /// NPS, CSAT and CES (withheld below `min_n` answers).
     pub async fn series(
         &self,
         f: &Filters,
         kind: LabelKind,
         interval: Interval,
+        min_n: u64,
     ) -> Result<Vec<SeriesPoint>, Error> {
         let bucket = interval.bucket_expr();
         let col = kind.column();
         let mut totals = Sql::default();
         totals.push(&format!(
-            "SELECT toUInt32({bucket}) AS bucket, toUInt64(countIf(has_text = 1)) AS with_text \
-             FROM interactions FINAL WHERE 1"
+            "SELECT toUInt32({bucket}) AS bucket, toUInt64(count()) AS volume, \
+             toUInt64(countIf(has_text = 1)) AS with_text, {} \
+             FROM interactions FINAL WHERE 1",
+            score_columns("1")
         ));
         f.conditions(&mut totals);
         totals.push(" GROUP BY bucket ORDER BY bucket");
@@ -530,7 +581,11 @@ impl Store {
                     t.bucket,
                     SeriesPoint {
                         start,
+                        volume: t.volume,
                         with_text: t.with_text,
+                        nps: t.scores().nps(min_n),
+                        csat: t.scores().csat(min_n),
+                        ces: t.scores().ces(min_n),
                         counts: BTreeMap::new(),
                     },
                 )
@@ -1176,3 +1231,7 @@ impl Store {
         })
     }
 }
+
+// Declared last: it uses the `with_scores!` macro defined above.
+mod analytics;
+pub use analytics::*;

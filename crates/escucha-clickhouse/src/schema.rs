@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "agent_empathy",
         sql: include_str!("../migrations/0002_agent_empathy.sql"),
     },
+    Migration {
+        version: 3,
+        name: "alerts",
+        sql: include_str!("../migrations/0003_alerts.sql"),
+    },
 ];
 
 /// Where the schema goes.
@@ -148,6 +153,7 @@ impl Target {
 fn shard_key(table: &str) -> &'static str {
     match table {
         "schema_migrations" => "version",
+        "alerts_sent" => "anomaly_id",
         _ => "interaction_id",
     }
 }
@@ -281,6 +287,17 @@ mod tests {
                 "ALTER TABLE `escucha`.`interactions` ON CLUSTER `cx` ADD COLUMN agent_empathy Nullable(Float32) AFTER resolved",
             ]
         );
+    }
+
+    #[test]
+    fn alerts_table_is_sharded_by_anomaly() {
+        let single = single().render(MIGRATIONS[2].sql);
+        assert_eq!(single.len(), 1);
+        assert!(single[0].starts_with("CREATE TABLE IF NOT EXISTS `escucha`.`alerts_sent` ("));
+        assert!(single[0].contains("ENGINE = ReplacingMergeTree(sent_at)"));
+        let clustered = cluster().render(MIGRATIONS[2].sql);
+        assert_eq!(clustered.len(), 2);
+        assert!(clustered[1].contains("cityHash64(anomaly_id)"));
     }
 
     #[test]

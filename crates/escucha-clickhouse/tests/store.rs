@@ -3,7 +3,10 @@
 //! numbers computed by hand.
 
 use chrono::{DateTime, TimeZone, Utc};
-use escucha_clickhouse::query::{Filters, Interval, LabelKind};
+use escucha_clickhouse::query::{
+    AnomalySettings, Filters, GroupDimension, GroupMetric, GroupQuery, ImpactMetric, Interval,
+    LabelKind,
+};
 use escucha_clickhouse::rows::Rows;
 use escucha_clickhouse::{ClickHouseConfig, Store};
 use escucha_core::{
@@ -34,7 +37,7 @@ async fn fresh_store(name: &str) -> Store {
         .execute()
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "migrations apply once"
@@ -208,7 +211,7 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
 
     // Series: one point per day with data; counts per label.
     let points = store
-        .series(&Filters::default(), LabelKind::Emotion, Interval::Day)
+        .series(&Filters::default(), LabelKind::Emotion, Interval::Day, 1)
         .await
         .unwrap();
     assert_eq!(points.len(), 8);
@@ -224,10 +227,172 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
         3
     );
     let weeks = store
-        .series(&Filters::default(), LabelKind::Theme, Interval::Week)
+        .series(&Filters::default(), LabelKind::Theme, Interval::Week, 1)
         .await
         .unwrap();
     assert_eq!(weeks.iter().map(|p| p.with_text).sum::<u64>(), 8);
+    // Day 12 holds one answer, NPS 10: a promoter → 100 with n 1; withheld at min_n 2.
+    let d12 = points
+        .iter()
+        .find(|p| p.start == Utc.with_ymd_and_hms(2026, 10, 12, 0, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!((d12.volume, d12.nps.n, d12.nps.score), (1, 1, Some(100.0)));
+    // One month: all 8. NPS 10, 2, 0, 9, 7, 5, 9 → 3 promoters, 3 detractors of 7 → 0;
+    // CSAT 5, 1, 1, 4, 3, 2, 4 → 3 of 7 satisfied = 42.9 %, mean 20 / 7 = 2.86.
+    let months = store
+        .series(&Filters::default(), LabelKind::Theme, Interval::Month, 5)
+        .await
+        .unwrap();
+    assert_eq!(months.len(), 1);
+    let m = &months[0];
+    assert_eq!(m.start, Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap());
+    assert_eq!((m.volume, m.nps.n, m.nps.score), (8, 7, Some(0.0)));
+    assert_eq!((m.csat.percent, m.csat.mean), (Some(42.9), Some(2.86)));
+    assert_eq!(m.ces.n, 0);
+    assert_eq!(m.ces.mean, None);
+
+    // Net emotion over all 8: loyalty (gratitude, relief) in a and d, detracting
+    // (frustration, anger) in b, c and p1 → (2 − 3) / 8 = −12.5.
+    let all = store.summary(&Filters::default(), 1).await.unwrap();
+    assert_eq!(
+        (
+            all.net_emotion.loyalty,
+            all.net_emotion.detracting,
+            all.net_emotion.score
+        ),
+        (2, 3, Some(-12.5))
+    );
+    assert_eq!(
+        store
+            .summary(&Filters::default(), 9)
+            .await
+            .unwrap()
+            .net_emotion
+            .score,
+        None
+    );
+
+    // Impact on NPS in the period (answers 10, 2, 0, 9, 7).
+    // long_wait: with 2, 0, 7 → −66.7 (var (2/3 − 4/9) / 3); without 10, 9 → 100 (var 0)
+    //   → −166.7, 95 % CI −166.7 ± 1.96 × √0.0741 × 100 = [−220.0, −113.3].
+    // transfer: with 0 → −100 (var 0); without 10, 2, 9, 7 → 25 (var (0.75 − 0.0625) / 4)
+    //   → −125.0, CI [−206.3, −43.7].
+    let imp = store
+        .impact(&period, ImpactMetric::Nps, LabelKind::Theme, 1)
+        .await
+        .unwrap();
+    assert_eq!((imp.overall.score, imp.overall.n), (Some(0.0), 5));
+    let labels: Vec<&str> = imp.items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, vec!["long_wait", "transfer"], "most damaging first");
+    assert_eq!(imp.items[0].with.score, Some(-66.7));
+    assert_eq!(imp.items[0].without.score, Some(100.0));
+    assert_eq!(imp.items[0].impact, Some(-166.7));
+    assert_eq!(imp.items[0].ci95, Some([-220.0, -113.3]));
+    assert_eq!(imp.items[1].impact, Some(-125.0));
+    assert_eq!(imp.items[1].ci95, Some([-206.3, -43.7]));
+    let withheld = store
+        .impact(&period, ImpactMetric::Nps, LabelKind::Theme, 5)
+        .await
+        .unwrap();
+    assert!(withheld
+        .items
+        .iter()
+        .all(|i| i.impact.is_none() && i.ci95.is_none()));
+    // CSAT by emotion: frustration in b (1) and c (1) → 0 %; without: 5, 4, 3 → 66.7 %.
+    let csat = store
+        .impact(&period, ImpactMetric::Csat, LabelKind::Emotion, 1)
+        .await
+        .unwrap();
+    let fr = csat
+        .items
+        .iter()
+        .find(|i| i.label == "frustration")
+        .unwrap();
+    assert_eq!(
+        (fr.with.score, fr.without.score, fr.impact),
+        (Some(0.0), Some(66.7), Some(-66.7))
+    );
+
+    // Grouped query over all 8: by theme, long_wait in b, c, e, p1 (NPS 2, 0, 7, 5 →
+    // 3 detractors and a passive of 4: −75, share 4 / 8 = 50 %); transfer in c, p2 (NPS 0, 9 → 0).
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::Theme],
+        metrics: vec![
+            GroupMetric::Interactions,
+            GroupMetric::Share,
+            GroupMetric::Nps,
+        ],
+        limit: 100,
+        repeat_window_days: 7,
+    };
+    let g = store.grouped(&Filters::default(), &q, 1).await.unwrap();
+    let rows = g.json_rows(&q.dimensions);
+    assert_eq!(g.total, 8);
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"theme": "long_wait", "interactions": 4, "share": 50.0, "nps": -75.0, "nps_n": 4})
+    );
+    assert_eq!(
+        rows[1],
+        serde_json::json!({"theme": "transfer", "interactions": 2, "share": 25.0, "nps": 0.0, "nps_n": 2})
+    );
+    // Two array dimensions: every (theme, emotion) pair an interaction carries.
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::Theme, GroupDimension::Emotion],
+        metrics: vec![GroupMetric::Interactions],
+        limit: 100,
+        repeat_window_days: 7,
+    };
+    let g = store.grouped(&Filters::default(), &q, 1).await.unwrap();
+    let pairs: Vec<(String, String, u64)> = g
+        .json_rows(&q.dimensions)
+        .iter()
+        .map(|r| {
+            (
+                r["theme"].as_str().unwrap().to_string(),
+                r["emotion"].as_str().unwrap().to_string(),
+                r["interactions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("long_wait".into(), "frustration".into(), 3),
+            ("long_wait".into(), "anger".into(), 1),
+            ("transfer".into(), "anger".into(), 1),
+            ("transfer".into(), "frustration".into(), 1),
+        ]
+    );
+    // By day, chronological, CSAT withheld below min_n; the limit truncates.
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::Day, GroupDimension::Channel],
+        metrics: vec![GroupMetric::Csat],
+        limit: 3,
+        repeat_window_days: 7,
+    };
+    let g = store.grouped(&period, &q, 2).await.unwrap();
+    assert!(g.truncated);
+    assert_eq!(
+        g.json_rows(&q.dimensions)[0],
+        serde_json::json!({"day": "2026-10-12", "channel": "chat", "csat": null, "csat_n": 1})
+    );
+
+    // One interaction in full; unknown ones are None.
+    let c = store.interaction("surveys", "c").await.unwrap().unwrap();
+    assert_eq!(c.turns.len(), 1);
+    assert_eq!(c.turns[0].emotions, vec!["anger", "frustration"]);
+    assert_eq!(c.turns[0].themes, vec!["long_wait", "transfer"]);
+    assert_eq!(c.turns[0].labels.len(), 4);
+    assert_eq!(c.turns[0].labels[0].evidence, vec![[0, 6]]);
+    assert_eq!(c.recovered, None, "a survey does not recover");
+    assert_eq!(c.labels.len(), 4);
+    assert!(store
+        .interaction("surveys", "nope")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.interaction("other", "c").await.unwrap().is_none());
 
     // Drill-down pages through everything once, newest first, with evidence.
     let mut seen = Vec::new();
@@ -348,6 +513,39 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
     let t1 = page.items.iter().find(|i| i.id == "t1").unwrap();
     assert_eq!(t1.turns[1].empathy[0].label, "apology");
     assert_eq!(t1.agent_empathy, Some(0.8));
+    let t1 = store.interaction("surveys", "t1").await.unwrap().unwrap();
+    assert_eq!(t1.recovered, Some(true));
+    assert_eq!(t1.first_emotions, vec!["frustration"]);
+    assert_eq!(t1.last_emotions, vec!["relief"]);
+    assert_eq!(t1.turns[1].labels[0].kind, "empathy");
+    assert_eq!(t1.turns[1].labels[0].label, "apology");
+    assert_eq!(t1.turns[2].emotions, vec!["relief"]);
+    let t2 = store.interaction("surveys", "t2").await.unwrap().unwrap();
+    assert_eq!(t2.recovered, Some(false));
+    // Recovery per group: of the two transcripts starting negative one recovered.
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::FirstEmotion],
+        metrics: vec![GroupMetric::RecoveryRate, GroupMetric::AgentEmpathy],
+        limit: 10,
+        repeat_window_days: 7,
+    };
+    let g = store
+        .grouped(
+            &Filters {
+                kind: vec!["transcript".into()],
+                ..Default::default()
+            },
+            &q,
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        g.json_rows(&q.dimensions),
+        vec![
+            serde_json::json!({"first_emotion": "frustration", "recovery_rate": 50.0, "recovery_rate_n": 2, "agent_empathy": 0.6, "agent_empathy_n": 2})
+        ]
+    );
     store
         .client()
         .clone()
@@ -490,6 +688,148 @@ async fn kpis_match_hand_counts() {
             .aht_seconds,
         None
     );
+    // The grouped query computes the same KPIs per group.
+    let q = GroupQuery {
+        dimensions: vec![],
+        metrics: vec![
+            GroupMetric::AhtSeconds,
+            GroupMetric::AsaSeconds,
+            GroupMetric::TransferRate,
+            GroupMetric::RepeatContactRate,
+        ],
+        limit: 10,
+        repeat_window_days: 7,
+    };
+    let g = store.grouped(&Filters::default(), &q, 1).await.unwrap();
+    assert_eq!(
+        g.json_rows(&q.dimensions),
+        vec![serde_json::json!({
+            "aht_seconds": 200.0, "aht_seconds_n": 3, "asa_seconds": 20.0, "asa_seconds_n": 3,
+            "transfer_rate": 66.7, "transfer_rate_n": 3, "repeat_contact_rate": 25.0, "repeat_contact_rate_n": 4,
+        })]
+    );
+    // Per day: only A's day-3 contact is a repeat (of day 1).
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::Day],
+        metrics: vec![GroupMetric::Interactions, GroupMetric::RepeatContactRate],
+        limit: 10,
+        repeat_window_days: 7,
+    };
+    let rows = store
+        .grouped(&Filters::default(), &q, 1)
+        .await
+        .unwrap()
+        .json_rows(&q.dimensions);
+    let repeat: Vec<(&str, Option<f64>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["day"].as_str().unwrap(),
+                r["repeat_contact_rate"].as_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        repeat,
+        vec![
+            ("2026-10-01", Some(0.0)),
+            ("2026-10-02", None),
+            ("2026-10-03", Some(100.0)),
+            ("2026-10-05", Some(0.0)),
+            ("2026-10-20", Some(0.0)),
+        ]
+    );
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn anomalies_and_sent_alerts() {
+    let store = fresh_store("anomalies").await;
+    // 20 days (Oct 1–20) with 10 answers a day, long_wait on 2 or 4 of them
+    // alternately; Oct 21: 20 answers, 12 with long_wait.
+    let mut rows = Rows::default();
+    let at = |d: u32| {
+        Utc.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap() + chrono::Duration::days(i64::from(d))
+    };
+    for d in 0..21u32 {
+        let (total, with) = match d {
+            20 => (20, 12),
+            _ if d % 2 == 0 => (10, 2),
+            _ => (10, 4),
+        };
+        for i in 0..total {
+            let themes: &[&str] = if i < with { &["long_wait"] } else { &[] };
+            rows.push(
+                &record(&format!("x{d}-{i}"), at(d), Some(8), &[], themes),
+                Utc::now(),
+                1,
+            );
+        }
+    }
+    store.write(&rows).await.unwrap();
+    let day21 = chrono::NaiveDate::from_ymd_opt(2026, 10, 21).unwrap();
+    let found = store
+        .anomalies(
+            &Filters::default(),
+            day21,
+            day21,
+            &AnomalySettings::default(),
+        )
+        .await
+        .unwrap();
+    // Volume 12 vs mean 3 (sd 1.03): z 8.77, overall and in channel chat and queue
+    // billing (the product is empty: no segment). Share 60 % vs 30 % (sd 10.26): z 2.92.
+    let ids: Vec<&str> = found.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "2026-10-21/theme/long_wait/all/volume",
+            "2026-10-21/theme/long_wait/channel=chat/volume",
+            "2026-10-21/theme/long_wait/queue=billing/volume",
+            "2026-10-21/theme/long_wait/all/share",
+            "2026-10-21/theme/long_wait/channel=chat/share",
+            "2026-10-21/theme/long_wait/queue=billing/share",
+        ]
+    );
+    assert_eq!(
+        (found[0].z, found[0].baseline_mean, found[0].value),
+        (8.77, 3.0, 12.0)
+    );
+    assert_eq!(found[3].z, 2.92);
+    // Filters narrow the data: no voice interactions, no anomalies.
+    let voice = Filters {
+        channel: vec!["voice".into()],
+        ..Default::default()
+    };
+    assert!(store
+        .anomalies(&voice, day21, day21, &AnomalySettings::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // Sent alerts are remembered per webhook.
+    assert!(store.alerts_sent("http://hook").await.unwrap().is_empty());
+    store
+        .record_alert_sent(ids[0], "http://hook")
+        .await
+        .unwrap();
+    store
+        .record_alert_sent(ids[0], "http://hook")
+        .await
+        .unwrap();
+    let sent = store.alerts_sent("http://hook").await.unwrap();
+    assert_eq!(
+        sent.into_iter().collect::<Vec<_>>(),
+        vec![ids[0].to_string()]
+    );
+    assert!(store.alerts_sent("http://other").await.unwrap().is_empty());
     store
         .client()
         .clone()

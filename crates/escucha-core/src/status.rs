@@ -1,8 +1,9 @@
 //! Live counters of a running pipeline, shared between the ingester that
 //! updates them and the API that serves them.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -27,6 +28,28 @@ struct Inner {
     last_error: Option<String>,
     /// `topic/partition` → lag in messages.
     lag: BTreeMap<String, i64>,
+    /// The latest dead letters, oldest first, at most [`RECENT_DEAD_LETTERS`].
+    dead_letters: VecDeque<DeadLetterInfo>,
+    /// Stored messages per second (unix second, count), the last
+    /// [`THROUGHPUT_WINDOW_S`] seconds.
+    stored_per_second: VecDeque<(u64, u64)>,
+}
+
+/// How many dead letters a pipeline keeps in memory for `/api/v1/pipelines`.
+pub const RECENT_DEAD_LETTERS: usize = 20;
+/// The window of `throughput_per_s`, in seconds.
+pub const THROUGHPUT_WINDOW_S: u64 = 60;
+
+/// One dead-lettered message, as the API lists it. `reason` names the
+/// problem (a field, a scale), never the customer's text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterInfo {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub reason: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// A consistent copy of [`PipelineRuntime`] for serving.
@@ -45,6 +68,10 @@ pub struct PipelineSnapshot {
     pub last_error: Option<String>,
     /// Assigned partitions (`topic/partition`) and their lag in messages.
     pub lag: BTreeMap<String, i64>,
+    /// Messages stored per second over the last minute.
+    pub throughput_per_s: f64,
+    /// The latest dead letters, newest first (at most 20).
+    pub recent_dead_letters: Vec<DeadLetterInfo>,
 }
 
 impl PipelineRuntime {
@@ -73,6 +100,25 @@ impl PipelineRuntime {
             .fetch_add(dead_lettered, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.last_stored_unix.store(now_unix, Ordering::Relaxed);
+        if stored > 0 {
+            self.with_inner(|i| {
+                match i.stored_per_second.back_mut() {
+                    Some((sec, n)) if *sec == now_unix => *n += stored,
+                    _ => i.stored_per_second.push_back((now_unix, stored)),
+                }
+                prune(&mut i.stored_per_second, now_unix);
+            });
+        }
+    }
+
+    /// Records a dead-lettered message (kept in memory, the last 20).
+    pub fn record_dead_letter(&self, info: DeadLetterInfo) {
+        self.with_inner(|i| {
+            i.dead_letters.push_back(info);
+            while i.dead_letters.len() > RECENT_DEAD_LETTERS {
+                i.dead_letters.pop_front();
+            }
+        });
     }
 
     fn with_inner<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
@@ -100,8 +146,22 @@ impl PipelineRuntime {
     }
 
     pub fn snapshot(&self) -> PipelineSnapshot {
-        let (state, last_error, lag) =
-            self.with_inner(|i| (i.state.clone(), i.last_error.clone(), i.lag.clone()));
+        self.snapshot_at(Utc::now().timestamp().max(0) as u64)
+    }
+
+    /// The snapshot as of `now_unix` (the throughput window ends there).
+    pub fn snapshot_at(&self, now_unix: u64) -> PipelineSnapshot {
+        let (state, last_error, lag, recent_dead_letters, stored_last_minute) =
+            self.with_inner(|i| {
+                prune(&mut i.stored_per_second, now_unix);
+                (
+                    i.state.clone(),
+                    i.last_error.clone(),
+                    i.lag.clone(),
+                    i.dead_letters.iter().rev().cloned().collect(),
+                    i.stored_per_second.iter().map(|(_, n)| n).sum::<u64>(),
+                )
+            });
         let last = self.last_stored_unix.load(Ordering::Relaxed);
         PipelineSnapshot {
             name: self.name.clone(),
@@ -116,7 +176,21 @@ impl PipelineRuntime {
             last_stored_unix: (last > 0).then_some(last),
             last_error,
             lag,
+            throughput_per_s: (stored_last_minute as f64 * 10.0 / THROUGHPUT_WINDOW_S as f64)
+                .round()
+                / 10.0,
+            recent_dead_letters,
         }
+    }
+}
+
+/// Drops the seconds that fell out of the throughput window ending at `now`.
+fn prune(window: &mut VecDeque<(u64, u64)>, now: u64) {
+    while window
+        .front()
+        .is_some_and(|(sec, _)| *sec + THROUGHPUT_WINDOW_S <= now)
+    {
+        window.pop_front();
     }
 }
 
@@ -141,5 +215,38 @@ mod tests {
         assert_eq!(s.last_error.as_deref(), Some("ClickHouse down"));
         assert_eq!(s.last_stored_unix, Some(1_700_000_000));
         assert!(r.is_running());
+    }
+
+    #[test]
+    fn throughput_is_stored_per_second_over_the_last_minute() {
+        let r = PipelineRuntime::new("surveys", "g", &["t".to_string()], "t.dlq");
+        let t0 = 1_700_000_000;
+        r.add_batch(300, 0, t0);
+        r.add_batch(300, 5, t0); // same second
+        r.add_batch(600, 0, t0 + 30);
+        // 1,200 stored within the last 60 s → 20 per second.
+        assert_eq!(r.snapshot_at(t0 + 59).throughput_per_s, 20.0);
+        // At t0 + 60 the first second has left the window: 600 / 60.
+        assert_eq!(r.snapshot_at(t0 + 60).throughput_per_s, 10.0);
+        assert_eq!(r.snapshot_at(t0 + 200).throughput_per_s, 0.0);
+    }
+
+    #[test]
+    fn keeps_the_last_twenty_dead_letters_newest_first() {
+        let r = PipelineRuntime::new("surveys", "g", &["t".to_string()], "t.dlq");
+        for offset in 0..25 {
+            r.record_dead_letter(DeadLetterInfo {
+                at: DateTime::from_timestamp(1_700_000_000 + offset, 0).unwrap(),
+                kind: "invalid_json".into(),
+                reason: "not JSON".into(),
+                topic: "t".into(),
+                partition: 0,
+                offset,
+            });
+        }
+        let s = r.snapshot();
+        assert_eq!(s.recent_dead_letters.len(), RECENT_DEAD_LETTERS);
+        assert_eq!(s.recent_dead_letters[0].offset, 24);
+        assert_eq!(s.recent_dead_letters[19].offset, 5);
     }
 }

@@ -235,6 +235,14 @@ pub async fn run_consumer(
                 {
                     return Ok(());
                 }
+                runtime.record_dead_letter(escucha_core::status::DeadLetterInfo {
+                    at: chrono::Utc::now(),
+                    kind: kind.clone(),
+                    reason: reason.clone(),
+                    topic: message.topic.clone(),
+                    partition: message.partition,
+                    offset: message.offset,
+                });
             }
         }
         store_offsets(&consumer, &batch, &settings.pipeline);

@@ -471,27 +471,35 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
         "generating {} interactions over {} days …",
         cfg.interactions, cfg.days
     );
-    let events = escucha_demo::generate(&cfg);
-    let summary = escucha_demo::summarize(&events);
-    let known: Vec<&String> = pipelines
-        .iter()
-        .flat_map(|p| p.source().topics.iter())
-        .collect();
-    if let Some(e) = events.iter().find(|e| !known.contains(&&e.topic)) {
+    let routes = demo_routes(&pipelines);
+    for topic in escucha_demo::TOPICS {
+        match routes.get(topic) {
+            Some(to) if to != topic => eprintln!("{topic} → {to}"),
+            Some(_) => {}
+            None => eprintln!(
+                "no pipeline in {} takes the {} format: skipping those events",
+                dir.display(),
+                topic.trim_start_matches("escucha.")
+            ),
+        }
+    }
+    if routes.is_empty() {
         bail!(
-            "no pipeline in {} consumes topic {}",
-            dir.display(),
-            e.topic
+            "no pipeline in {} consumes a demo format (pipelines named surveys, transcripts, surveytool or messaging, or consuming escucha.<name>)",
+            dir.display()
         );
     }
+    let events: Vec<_> = escucha_demo::generate(&cfg)
+        .into_iter()
+        .filter(|e| routes.contains_key(e.topic.as_str()))
+        .collect();
+    let summary = escucha_demo::summarize(&events);
     let mut outbox = Outbox::new(producer(&config)?);
     let total = events.len();
     let started = Instant::now();
     for event in events {
-        if outbox
-            .send(event.topic, Some(event.key), event.payload)
-            .await?
-        {
+        let topic = routes[event.topic.as_str()].clone();
+        if outbox.send(topic, Some(event.key), event.payload).await? {
             eprint!("\rproduced {}/{total}", outbox.sent);
         }
     }
@@ -502,6 +510,52 @@ pub async fn demo(config: Option<&Path>, args: DemoArgs) -> Result<ExitCode> {
     );
     eprintln!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which topic each demo format goes to: the topic itself when a pipeline
+/// consumes it, else the first topic of the pipeline that plays the
+/// format's role (`escucha.surveys` → the pipeline named or filed as
+/// `surveys`, or consuming a topic ending in `.surveys`). Formats without
+/// such a pipeline are absent.
+pub fn demo_routes(
+    pipelines: &[Arc<Pipeline>],
+) -> std::collections::BTreeMap<&'static str, String> {
+    let mut routes = std::collections::BTreeMap::new();
+    for topic in escucha_demo::TOPICS {
+        let role = topic.trim_start_matches("escucha.");
+        let consumes = |p: &Arc<Pipeline>, t: &str| p.source().topics.iter().any(|x| x == t);
+        let stem = |p: &Arc<Pipeline>| {
+            p.file()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let suffixed = |t: &String| {
+            [".", "-", "_"]
+                .iter()
+                .any(|sep| t.ends_with(&format!("{sep}{role}")))
+        };
+        let target = if pipelines.iter().any(|p| consumes(p, topic)) {
+            Some(topic.to_string())
+        } else {
+            pipelines
+                .iter()
+                .find(|p| p.name() == role)
+                .or_else(|| pipelines.iter().find(|p| stem(p) == role))
+                .and_then(|p| p.source().topics.first().cloned())
+                .or_else(|| {
+                    pipelines
+                        .iter()
+                        .flat_map(|p| p.source().topics.iter())
+                        .find(|t| suffixed(t))
+                        .cloned()
+                })
+        };
+        if let Some(t) = target {
+            routes.insert(topic, t);
+        }
+    }
+    routes
 }
 
 pub fn token(command: TokenCommand) -> Result<ExitCode> {
@@ -525,5 +579,53 @@ pub fn token(command: TokenCommand) -> Result<ExitCode> {
             println!("sha256 = \"{}\"", hash_token(&token));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped pipeline files with topics renamed by `rename`, only `files`.
+    fn pipelines(files: &[&str], rename: impl Fn(&str) -> String) -> Vec<Arc<Pipeline>> {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        for f in files {
+            let text = std::fs::read_to_string(shipped.join(f)).unwrap();
+            std::fs::write(dir.path().join(f), rename(&text)).unwrap();
+        }
+        load_pipelines(dir.path()).unwrap()
+    }
+
+    #[test]
+    fn demo_formats_go_to_the_topics_of_the_pipelines_given() {
+        // The shipped files: every format to its own topic.
+        let all = pipelines(
+            &[
+                "surveys.toml",
+                "transcripts.toml",
+                "surveytool.toml",
+                "messaging.toml",
+            ],
+            |t| t.to_string(),
+        );
+        let routes = demo_routes(&all);
+        assert_eq!(routes.len(), 4);
+        assert!(routes.iter().all(|(from, to)| from == to));
+        // A test's isolated topics: matched by pipeline name; formats without a pipeline skipped.
+        let isolated = pipelines(&["surveys.toml", "transcripts.toml"], |t| {
+            t.replace("\"escucha.", "\"e2e42.")
+                .replace("\"escucha-", "\"e2e42-")
+        });
+        let routes = demo_routes(&isolated);
+        assert_eq!(routes.len(), 2);
+        assert_eq!(routes["escucha.surveys"], "e2e42.surveys");
+        assert_eq!(routes["escucha.transcripts"], "e2e42.transcripts");
+        // Renamed pipeline: matched by the topic's suffix.
+        let renamed = pipelines(&["surveys.toml"], |t| {
+            t.replace("name = \"surveys\"", "name = \"nps-feed\"")
+                .replace("\"escucha.surveys\"", "\"acme.surveys\"")
+        });
+        assert_eq!(demo_routes(&renamed)["escucha.surveys"], "acme.surveys");
     }
 }

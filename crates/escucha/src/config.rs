@@ -19,6 +19,79 @@ pub struct Config {
     pub api: ApiSection,
     pub ingest: IngestSection,
     pub privacy: PrivacySection,
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`: anomaly detection and the webhooks anomalies are posted to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// Webhook URLs (Slack-compatible incoming webhooks). Also
+    /// `ESCUCHA_ALERT_WEBHOOKS`, comma-separated (added to these).
+    pub webhooks: Vec<String>,
+    /// Seconds between two detection runs.
+    pub interval_seconds: u64,
+    /// Standard deviations from the baseline mean that make an anomaly.
+    pub k: f64,
+    /// Trailing days of the baseline.
+    pub baseline_days: u32,
+    /// Baseline days with data needed to judge a day.
+    pub min_baseline_days: u32,
+    /// The label's count on the day or its baseline mean must reach this.
+    pub min_volume: u64,
+    /// Days (up to today) checked on each run; anomalies of older days are not sent.
+    pub lookback_days: u32,
+    /// Base URL of the dashboard for the links in alerts (default: http://<api.bind>).
+    pub dashboard_url: Option<String>,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        let d = escucha_clickhouse::query::AnomalySettings::default();
+        AlertsSection {
+            webhooks: vec![],
+            interval_seconds: 300,
+            k: d.k,
+            baseline_days: d.baseline_days,
+            min_baseline_days: d.min_baseline_days,
+            min_volume: d.min_volume,
+            lookback_days: 2,
+            dashboard_url: None,
+        }
+    }
+}
+
+impl AlertsSection {
+    pub fn settings(&self) -> escucha_clickhouse::query::AnomalySettings {
+        escucha_clickhouse::query::AnomalySettings {
+            k: self.k,
+            baseline_days: self.baseline_days,
+            min_baseline_days: self.min_baseline_days,
+            min_volume: self.min_volume,
+        }
+    }
+
+    /// Checks the values a typo would make meaningless.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.k > 0.0 && self.k.is_finite()) {
+            bail!("alerts.k must be a positive number, not {}", self.k);
+        }
+        if self.baseline_days < 2
+            || self.min_baseline_days < 2
+            || self.min_baseline_days > self.baseline_days
+        {
+            bail!("alerts: need 2 <= min_baseline_days <= baseline_days");
+        }
+        if self.interval_seconds == 0 || self.lookback_days == 0 {
+            bail!("alerts.interval_seconds and alerts.lookback_days must be at least 1");
+        }
+        for url in &self.webhooks {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("alerts.webhooks: `{url}` is not an http(s) URL");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which classification engine to run.
@@ -31,6 +104,9 @@ pub enum EngineChoice {
     Layered,
     /// Cue phrases only.
     Cues,
+    /// all-MiniLM-L6-v2 through rust-bert + its heads + cues (build with
+    /// `--features bert`; heads from `escucha train --encoder minilm`).
+    Bert,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +236,12 @@ impl ClassifySection {
         let layered = match self.engine {
             EngineChoice::Cues => None,
             EngineChoice::Layered => Some(crate::learn::layered(self.heads.as_deref())?),
+            #[cfg(feature = "bert")]
+            EngineChoice::Bert => Some(crate::learn::bert_layered(self.heads.as_deref())?),
+            #[cfg(not(feature = "bert"))]
+            EngineChoice::Bert => bail!(
+                "classify.engine = \"bert\" needs a build with the rust-bert engine: eval \"$(scripts/libtorch.sh env)\"; cargo build --release -p escucha --features bert"
+            ),
             EngineChoice::Auto => match crate::learn::layered(self.heads.as_deref()) {
                 Ok(engine) => Some(engine),
                 Err(e) => {
@@ -261,9 +343,13 @@ pub struct ApiSection {
     /// Figures from fewer answers are withheld.
     pub min_sample: u64,
     pub tokens: Vec<TokenEntry>,
-    /// Static dashboard directory served at `/`.
+    /// Static dashboard directory served at `/` (default: `dashboards/web/dist`
+    /// when it exists).
     pub dashboard_dir: Option<PathBuf>,
 }
+
+/// Where `npm run build` puts the web dashboard, relative to the working directory.
+pub const DEFAULT_DASHBOARD_DIR: &str = "dashboards/web/dist";
 
 impl Default for ApiSection {
     fn default() -> Self {
@@ -274,6 +360,17 @@ impl Default for ApiSection {
             tokens: vec![],
             dashboard_dir: None,
         }
+    }
+}
+
+impl ApiSection {
+    /// The configured dashboard directory, else the built web dashboard when present.
+    pub fn dashboard(&self) -> Option<PathBuf> {
+        match &self.dashboard_dir {
+            Some(d) => Some(d.clone()),
+            None => Some(PathBuf::from(DEFAULT_DASHBOARD_DIR)),
+        }
+        .filter(|d| d.is_dir())
     }
 }
 
@@ -399,7 +496,8 @@ impl Config {
                 "auto" => EngineChoice::Auto,
                 "layered" => EngineChoice::Layered,
                 "cues" => EngineChoice::Cues,
-                other => bail!("ESCUCHA_ENGINE: `{other}` is not one of auto, layered, cues"),
+                "bert" => EngineChoice::Bert,
+                other => bail!("ESCUCHA_ENGINE: `{other}` is not one of auto, layered, cues, bert"),
             };
         }
         if let Some(v) = env("ESCUCHA_INSTANCE_ID") {
@@ -408,6 +506,17 @@ impl Config {
         if let Some(v) = env("ESCUCHA_PIPELINES") {
             config.ingest.pipelines = v.into();
         }
+        if let Some(v) = env("ESCUCHA_ALERT_WEBHOOKS") {
+            for url in v.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+                if !config.alerts.webhooks.iter().any(|w| w == url) {
+                    config.alerts.webhooks.push(url.to_string());
+                }
+            }
+        }
+        if let Some(v) = env("ESCUCHA_DASHBOARD") {
+            config.api.dashboard_dir = Some(v.into());
+        }
+        config.alerts.validate()?;
         if let Some(token) = env("ESCUCHA_ADMIN_TOKEN") {
             if token.len() < 16 {
                 bail!("ESCUCHA_ADMIN_TOKEN must be at least 16 characters");
@@ -538,5 +647,30 @@ mod tests {
         assert_eq!(c.ingest.batch_size, 200);
         assert_eq!(c.ingest.linger_ms, 250);
         assert!(toml::from_str::<Config>("[kafka]\nbroker = \"x\"").is_err());
+    }
+
+    #[test]
+    fn alerts_section_has_defaults_and_is_validated() {
+        let c: Config = toml::from_str(
+            r#"
+            [alerts]
+            webhooks = ["https://hooks.example.com/T0/B0/x"]
+            interval_seconds = 60
+            k = 3.0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.alerts.webhooks.len(), 1);
+        assert_eq!(c.alerts.interval_seconds, 60);
+        assert_eq!(c.alerts.settings().k, 3.0);
+        assert_eq!(c.alerts.min_baseline_days, 14);
+        assert_eq!(c.alerts.baseline_days, 28);
+        assert!(c.alerts.validate().is_ok());
+        assert_eq!(Config::default().alerts.interval_seconds, 300);
+        let bad: Config = toml::from_str("[alerts]\nwebhooks = [\"ftp://x\"]").unwrap();
+        assert!(bad.alerts.validate().is_err());
+        let bad: Config = toml::from_str("[alerts]\nk = 0.0").unwrap();
+        assert!(bad.alerts.validate().is_err());
+        assert!(toml::from_str::<Config>("[alerts]\nwebhook = \"x\"").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The `escucha` command: ingest, serve, migrate, validate and try
 //! pipelines, classify texts, produce demo data, benchmark.
 
+mod alerts;
 mod bench;
 mod commands;
 mod config;
@@ -9,6 +10,7 @@ mod learn;
 mod pool;
 mod process;
 mod serve;
+mod speed;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +50,8 @@ enum Command {
     Demo(commands::DemoArgs),
     /// Measure end-to-end throughput, produce-to-queryable latency and ingester memory.
     Bench(bench::BenchArgs),
+    /// Texts per second and peak memory of each classification engine (short and long texts, 1 and 2 threads).
+    Speed(speed::SpeedArgs),
     /// Train the classifier heads on the labelled examples (needs scripts/models.sh install).
     Train(learn::TrainArgs),
     /// Precision, recall and F1 per label, macro-F1 per language, confusions, on a labelled file.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
             Command::Token(c) => commands::token(c),
             Command::Train(args) => tokio::task::block_in_place(|| learn::train(args)),
             Command::Eval(args) => tokio::task::block_in_place(|| learn::eval(args)),
+            Command::Speed(args) => tokio::task::block_in_place(|| speed::run(args)),
         }
     });
     match result {

@@ -185,11 +185,18 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
                         .unwrap_or_default()
                 })
             },
-            dashboard_dir: config.api.dashboard_dir.clone().filter(|d| d.is_dir()),
+            dashboard_dir: config.api.dashboard(),
+            anomaly: config.alerts.settings(),
         };
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
+        match &state.dashboard_dir {
+            Some(d) => tracing::info!(dir = %d.display(), "serving the dashboard at /"),
+            None => {
+                tracing::info!("no dashboard directory (build dashboards/web or pass --dashboard)")
+            }
+        }
         if open {
             tracing::warn!("OPEN ACCESS: the API at http://{bind} answers every request as admin, without a token. Only for a local demo.");
         }
@@ -202,6 +209,18 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
                 .await
         }))
     };
+
+    if !config.alerts.webhooks.is_empty() {
+        let dashboard_url = config
+            .alerts
+            .dashboard_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.api.bind));
+        crate::alerts::Alerts::new(store.clone(), &config.alerts, dashboard_url)?.spawn(
+            Duration::from_secs(config.alerts.interval_seconds),
+            shutdown.clone(),
+        );
+    }
 
     let mut failed = false;
     if let Some(mut tasks) = ingest_tasks {

@@ -1,0 +1,1310 @@
+//! Analyses behind the dashboard: impact of a label on NPS/CSAT with a
+//! confidence interval, the grouped query (dimensions × metrics), one
+//! conversation in full, and anomalies of label volume and share.
+
+use super::*;
+use std::collections::{BTreeSet, HashMap};
+
+// ---------------------------------------------------------------------------
+// Impact of a theme or an emotion on NPS or CSAT
+// ---------------------------------------------------------------------------
+
+/// The score an impact is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImpactMetric {
+    Nps,
+    Csat,
+}
+
+/// A score with the answers behind it; `score` is `None` below the minimum sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreN {
+    pub score: Option<f64>,
+    pub n: u64,
+}
+
+/// One label's impact: the score of the answers carrying it, of those
+/// without it, their difference in points and its 95 % confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImpactItem {
+    pub label: String,
+    pub with: ScoreN,
+    pub without: ScoreN,
+    /// with − without, in points; `None` when either side is withheld.
+    pub impact: Option<f64>,
+    pub ci95: Option<[f64; 2]>,
+}
+
+/// Impact of every label of a family on a score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    pub overall: ScoreN,
+    /// Sorted by impact ascending (most damaging first); withheld items last.
+    pub items: Vec<ImpactItem>,
+}
+
+/// A score in proportion units and its sampling variance, from counts.
+/// NPS: s = p − d, var = (p + d − (p − d)²) / n (p, d: shares of promoters
+/// and detractors). CSAT: s = top-2-box share, var = s(1 − s) / n.
+pub fn score_and_variance(metric: ImpactMetric, c: &ScoreCounts) -> Option<(f64, f64, u64)> {
+    match metric {
+        ImpactMetric::Nps => {
+            let n = c.nps_n;
+            if n == 0 {
+                return None;
+            }
+            let p = c.promoters as f64 / n as f64;
+            let d = c.detractors as f64 / n as f64;
+            Some((p - d, (p + d - (p - d).powi(2)) / n as f64, n))
+        }
+        ImpactMetric::Csat => {
+            let n = c.csat_n;
+            if n == 0 {
+                return None;
+            }
+            let p = c.csat_top2 as f64 / n as f64;
+            Some((p, p * (1.0 - p) / n as f64, n))
+        }
+    }
+}
+
+/// The score in points (NPS −100..100, CSAT %), withheld below `min_n`.
+fn score_n(metric: ImpactMetric, c: &ScoreCounts, min_n: u64) -> ScoreN {
+    match metric {
+        ImpactMetric::Nps => {
+            let nps = c.nps(min_n);
+            ScoreN {
+                score: nps.score,
+                n: nps.n,
+            }
+        }
+        ImpactMetric::Csat => {
+            let csat = c.csat(min_n);
+            ScoreN {
+                score: csat.percent,
+                n: csat.n,
+            }
+        }
+    }
+}
+
+/// Difference with − without in points and its normal-approximation 95 %
+/// interval, `None` when either group has fewer than `min_n` answers.
+pub fn impact_of(
+    metric: ImpactMetric,
+    with: &ScoreCounts,
+    without: &ScoreCounts,
+    min_n: u64,
+) -> Option<(f64, [f64; 2])> {
+    let (sw, vw, nw) = score_and_variance(metric, with)?;
+    let (so, vo, no) = score_and_variance(metric, without)?;
+    if nw < min_n.max(1) || no < min_n.max(1) {
+        return None;
+    }
+    let diff = (sw - so) * 100.0;
+    let half = 1.96 * (vw + vo).sqrt() * 100.0;
+    Some((round1(diff), [round1(diff - half), round1(diff + half)]))
+}
+
+with_scores!(
+    struct ImpactRow {
+        label: String,
+    }
+);
+
+impl Store {
+    /// Impact of each theme or emotion on NPS or CSAT among the answers
+    /// matching the filters.
+    pub async fn impact(
+        &self,
+        f: &Filters,
+        metric: ImpactMetric,
+        by: LabelKind,
+        min_n: u64,
+    ) -> Result<Impact, Error> {
+        let totals = self.totals(f).await?;
+        let all = totals.scores();
+        let col = by.column();
+        let mut sql = Sql::default();
+        sql.push(&format!(
+            "SELECT label, {} FROM (SELECT {col}, nps, csat, ces FROM interactions FINAL WHERE 1",
+            score_columns("1")
+        ));
+        f.conditions(&mut sql);
+        sql.push(&format!(") ARRAY JOIN {col} AS label GROUP BY label"));
+        let rows = sql.query(self).fetch_all::<ImpactRow>().await?;
+        let mut items: Vec<ImpactItem> = rows
+            .into_iter()
+            .map(|r| {
+                let with = r.scores();
+                let without = all.minus(&with);
+                let diff = impact_of(metric, &with, &without, min_n);
+                ImpactItem {
+                    with: score_n(metric, &with, min_n),
+                    without: score_n(metric, &without, min_n),
+                    impact: diff.map(|d| d.0),
+                    ci95: diff.map(|d| d.1),
+                    label: r.label,
+                }
+            })
+            .filter(|i| i.with.n > 0)
+            .collect();
+        items.sort_by(|a, b| {
+            let key = |i: &ImpactItem| i.impact.unwrap_or(f64::INFINITY);
+            key(a)
+                .total_cmp(&key(b))
+                .then(b.with.n.cmp(&a.with.n))
+                .then(a.label.cmp(&b.label))
+        });
+        Ok(Impact {
+            overall: score_n(metric, &all, min_n),
+            items,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Grouped query: dimensions × metrics
+// ---------------------------------------------------------------------------
+
+/// What the grouped query can group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupDimension {
+    Channel,
+    Queue,
+    Team,
+    Agent,
+    Product,
+    Language,
+    Pipeline,
+    Kind,
+    Theme,
+    Emotion,
+    FirstEmotion,
+    LastEmotion,
+    Day,
+    Week,
+    Month,
+}
+
+impl GroupDimension {
+    pub const ALL: [GroupDimension; 15] = [
+        GroupDimension::Channel,
+        GroupDimension::Queue,
+        GroupDimension::Team,
+        GroupDimension::Agent,
+        GroupDimension::Product,
+        GroupDimension::Language,
+        GroupDimension::Pipeline,
+        GroupDimension::Kind,
+        GroupDimension::Theme,
+        GroupDimension::Emotion,
+        GroupDimension::FirstEmotion,
+        GroupDimension::LastEmotion,
+        GroupDimension::Day,
+        GroupDimension::Week,
+        GroupDimension::Month,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupDimension::Channel => "channel",
+            GroupDimension::Queue => "queue",
+            GroupDimension::Team => "team",
+            GroupDimension::Agent => "agent",
+            GroupDimension::Product => "product",
+            GroupDimension::Language => "language",
+            GroupDimension::Pipeline => "pipeline",
+            GroupDimension::Kind => "kind",
+            GroupDimension::Theme => "theme",
+            GroupDimension::Emotion => "emotion",
+            GroupDimension::FirstEmotion => "first_emotion",
+            GroupDimension::LastEmotion => "last_emotion",
+            GroupDimension::Day => "day",
+            GroupDimension::Week => "week",
+            GroupDimension::Month => "month",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupDimension> {
+        GroupDimension::ALL.into_iter().find(|d| d.name() == s)
+    }
+
+    /// The array column an array dimension unnests, with its alias.
+    fn array_column(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            GroupDimension::Theme => Some(("themes", "theme")),
+            GroupDimension::Emotion => Some(("emotions", "emotion")),
+            GroupDimension::FirstEmotion => Some(("first_emotions", "first_emotion")),
+            GroupDimension::LastEmotion => Some(("last_emotions", "last_emotion")),
+            _ => None,
+        }
+    }
+
+    fn is_time(self) -> bool {
+        matches!(
+            self,
+            GroupDimension::Day | GroupDimension::Week | GroupDimension::Month
+        )
+    }
+
+    /// The SQL of the group key, a String (dates as YYYY-MM-DD, UTC).
+    fn expr(self) -> &'static str {
+        match self {
+            GroupDimension::Channel => "channel",
+            GroupDimension::Queue => "queue",
+            GroupDimension::Team => "team",
+            GroupDimension::Agent => "agent",
+            GroupDimension::Product => "product",
+            GroupDimension::Language => "language",
+            GroupDimension::Pipeline => "pipeline",
+            GroupDimension::Kind => "kind",
+            GroupDimension::Theme => "theme",
+            GroupDimension::Emotion => "emotion",
+            GroupDimension::FirstEmotion => "first_emotion",
+            GroupDimension::LastEmotion => "last_emotion",
+            GroupDimension::Day => "toString(toDate(occurred_at, 'UTC'))",
+            GroupDimension::Week => "toString(toMonday(toDate(occurred_at, 'UTC')))",
+            GroupDimension::Month => "toString(toStartOfMonth(toDate(occurred_at, 'UTC')))",
+        }
+    }
+}
+
+/// What the grouped query can compute per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMetric {
+    Interactions,
+    Share,
+    Nps,
+    Csat,
+    Ces,
+    RecoveryRate,
+    AgentEmpathy,
+    TransferRate,
+    RepeatContactRate,
+    AhtSeconds,
+    AsaSeconds,
+}
+
+impl GroupMetric {
+    pub const ALL: [GroupMetric; 11] = [
+        GroupMetric::Interactions,
+        GroupMetric::Share,
+        GroupMetric::Nps,
+        GroupMetric::Csat,
+        GroupMetric::Ces,
+        GroupMetric::RecoveryRate,
+        GroupMetric::AgentEmpathy,
+        GroupMetric::TransferRate,
+        GroupMetric::RepeatContactRate,
+        GroupMetric::AhtSeconds,
+        GroupMetric::AsaSeconds,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupMetric::Interactions => "interactions",
+            GroupMetric::Share => "share",
+            GroupMetric::Nps => "nps",
+            GroupMetric::Csat => "csat",
+            GroupMetric::Ces => "ces",
+            GroupMetric::RecoveryRate => "recovery_rate",
+            GroupMetric::AgentEmpathy => "agent_empathy",
+            GroupMetric::TransferRate => "transfer_rate",
+            GroupMetric::RepeatContactRate => "repeat_contact_rate",
+            GroupMetric::AhtSeconds => "aht_seconds",
+            GroupMetric::AsaSeconds => "asa_seconds",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupMetric> {
+        GroupMetric::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Whether the metric comes with `<metric>_n` (the answers or contacts behind it).
+    pub fn has_n(self) -> bool {
+        !matches!(self, GroupMetric::Interactions | GroupMetric::Share)
+    }
+}
+
+/// A grouped query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupQuery {
+    pub dimensions: Vec<GroupDimension>,
+    pub metrics: Vec<GroupMetric>,
+    /// Most rows returned.
+    pub limit: u32,
+    /// Window of the repeat-contact rate, in days.
+    pub repeat_window_days: u32,
+}
+
+/// One row of a grouped query: the dimension values in order and the
+/// metrics as `(name, value)` pairs in output order (`<metric>_n` after each
+/// metric that has one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRowOut {
+    pub dimensions: Vec<String>,
+    pub values: Vec<(String, serde_json::Value)>,
+}
+
+/// The result of a grouped query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouped {
+    pub rows: Vec<GroupRowOut>,
+    /// Interactions matching the filters (the denominator of `share`).
+    pub total: u64,
+    /// More groups than `limit` exist.
+    pub truncated: bool,
+}
+
+impl Grouped {
+    /// The rows as JSON objects: `{dimension: value, metric: value, metric_n: n}`.
+    pub fn json_rows(&self, dimensions: &[GroupDimension]) -> Vec<serde_json::Value> {
+        self.rows
+            .iter()
+            .map(|r| {
+                let mut o = serde_json::Map::new();
+                for (d, v) in dimensions.iter().zip(&r.dimensions) {
+                    o.insert(d.name().into(), serde_json::Value::String(v.clone()));
+                }
+                for (k, v) in &r.values {
+                    o.insert(k.clone(), v.clone());
+                }
+                serde_json::Value::Object(o)
+            })
+            .collect()
+    }
+}
+
+with_scores!(
+    struct GroupRow {
+        dims: Vec<String>,
+        interactions: u64,
+        started_negative: u64,
+        recovered: u64,
+        empathy_n: u64,
+        empathy_sum: f64,
+        transfers_n: u64,
+        transferred: u64,
+        handle_n: u64,
+        handle_sum: f64,
+        wait_n: u64,
+        wait_sum: f64,
+        repeat_keyed: u64,
+        repeats: u64,
+    }
+);
+
+/// Columns the grouped query carries through its subqueries.
+const GROUP_COLUMNS: &str = "pipeline, interaction_id, kind, channel, queue, team, agent, product, \
+     language, occurred_at, customer_key, nps, csat, ces, agent_empathy, transfers, handle_seconds, \
+     wait_seconds, emotions, themes, first_emotions, last_emotions";
+
+fn metric_value(m: GroupMetric, r: &GroupRow, total: u64, min_n: u64) -> Vec<(String, Value)> {
+    use serde_json::json;
+    let mean = |sum: f64, n: u64, digits: fn(f64) -> f64| {
+        (n >= min_n.max(1)).then(|| digits(sum / n as f64))
+    };
+    let s = r.scores();
+    let (v, n): (Value, Option<u64>) = match m {
+        GroupMetric::Interactions => (json!(r.interactions), None),
+        GroupMetric::Share => (json!(share(r.interactions, total)), None),
+        GroupMetric::Nps => (json!(s.nps(min_n).score), Some(s.nps_n)),
+        GroupMetric::Csat => (json!(s.csat(min_n).percent), Some(s.csat_n)),
+        GroupMetric::Ces => (json!(s.ces(min_n).mean), Some(s.ces_n)),
+        GroupMetric::RecoveryRate => (
+            json!(rate(r.recovered, r.started_negative, min_n)),
+            Some(r.started_negative),
+        ),
+        GroupMetric::AgentEmpathy => (
+            json!(mean(r.empathy_sum, r.empathy_n, round2)),
+            Some(r.empathy_n),
+        ),
+        GroupMetric::TransferRate => (
+            json!(rate(r.transferred, r.transfers_n, min_n)),
+            Some(r.transfers_n),
+        ),
+        GroupMetric::RepeatContactRate => (
+            json!(rate(r.repeats, r.repeat_keyed, min_n)),
+            Some(r.repeat_keyed),
+        ),
+        GroupMetric::AhtSeconds => (
+            json!(mean(r.handle_sum, r.handle_n, round1)),
+            Some(r.handle_n),
+        ),
+        GroupMetric::AsaSeconds => (json!(mean(r.wait_sum, r.wait_n, round1)), Some(r.wait_n)),
+    };
+    let mut out = vec![(m.name().to_string(), v)];
+    if let Some(n) = n {
+        out.push((format!("{}_n", m.name()), json!(n)));
+    }
+    out
+}
+
+use serde_json::Value;
+
+impl Store {
+    /// Groups the interactions matching the filters by the dimensions and
+    /// computes the metrics per group. Array dimensions (theme, emotion,
+    /// first/last emotion) count an interaction once per label it carries.
+    pub async fn grouped(&self, f: &Filters, q: &GroupQuery, min_n: u64) -> Result<Grouped, Error> {
+        let mut sql = Sql::default();
+        let mut columns = GROUP_COLUMNS.to_string();
+        let repeat = q.metrics.contains(&GroupMetric::RepeatContactRate);
+        // Innermost: the filtered interactions, with the repeat flag when asked.
+        let mut from = Sql::default();
+        if repeat {
+            from.push(&format!(
+                "(SELECT {GROUP_COLUMNS} FROM interactions FINAL WHERE 1"
+            ));
+            f.conditions(&mut from);
+            from.push(") ANY LEFT JOIN (");
+            repeat_flags(&mut from, f, q.repeat_window_days);
+            from.push(") USING (pipeline, interaction_id)");
+            columns.push_str(", is_repeat");
+            let mut wrapped = Sql::default();
+            wrapped.push(&format!("(SELECT {columns} FROM "));
+            append(&mut wrapped, &from);
+            wrapped.push(")");
+            from = wrapped;
+        } else {
+            from.push(&format!(
+                "(SELECT {GROUP_COLUMNS} FROM interactions FINAL WHERE 1"
+            ));
+            f.conditions(&mut from);
+            from.push(")");
+        }
+        // Unnest each array dimension in its own subquery (one ARRAY JOIN per SELECT).
+        for d in &q.dimensions {
+            if let Some((array, alias)) = d.array_column() {
+                let mut next = Sql::default();
+                next.push(&format!("(SELECT {columns}, {alias} FROM "));
+                append(&mut next, &from);
+                next.push(&format!(" ARRAY JOIN {array} AS {alias})"));
+                columns.push_str(&format!(", {alias}"));
+                from = next;
+            }
+        }
+        let keys: Vec<String> = q
+            .dimensions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("toString({}) AS d{i}", d.expr()))
+            .collect();
+        let dims = if keys.is_empty() {
+            "emptyArrayString()".to_string()
+        } else {
+            format!(
+                "[{}]",
+                (0..keys.len())
+                    .map(|i| format!("d{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let neg = negative_array();
+        sql.push(&format!(
+            "SELECT {dims} AS dims, toUInt64(count()) AS interactions, \
+             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}))) AS started_negative, \
+             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}) \
+                 AND hasAny(last_emotions, ['relief', 'gratitude']))) AS recovered, \
+             toUInt64(countIf(isNotNull(agent_empathy))) AS empathy_n, \
+             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, \
+             toUInt64(countIf(kind != 'survey' AND isNotNull(transfers))) AS transfers_n, \
+             toUInt64(countIf(kind != 'survey' AND ifNull(transfers, 0) > 0)) AS transferred, \
+             toUInt64(countIf(kind != 'survey' AND isNotNull(handle_seconds))) AS handle_n, \
+             toFloat64(sumIf(ifNull(handle_seconds, 0), kind != 'survey')) AS handle_sum, \
+             toUInt64(countIf(kind != 'survey' AND isNotNull(wait_seconds))) AS wait_n, \
+             toFloat64(sumIf(ifNull(wait_seconds, 0), kind != 'survey')) AS wait_sum, \
+             toUInt64(countIf(kind != 'survey' AND customer_key != '')) AS repeat_keyed, \
+             toUInt64({}) AS repeats, {} FROM ",
+            if repeat { "sum(is_repeat)" } else { "0" },
+            score_columns("1"),
+        ));
+        append(&mut sql, &from);
+        if !keys.is_empty() {
+            sql.push(&format!(" GROUP BY {}", keys.join(", ")));
+        }
+        let time_first = q.dimensions.first().is_some_and(|d| d.is_time());
+        sql.push(if time_first {
+            " ORDER BY dims"
+        } else {
+            " ORDER BY interactions DESC, dims"
+        });
+        sql.push(&format!(" LIMIT {}", u64::from(q.limit) + 1));
+        let mut rows = sql.query(self).fetch_all::<GroupRow>().await?;
+        let truncated = rows.len() > q.limit as usize;
+        rows.truncate(q.limit as usize);
+        let total = if q.metrics.contains(&GroupMetric::Share) {
+            self.totals(f).await?.interactions
+        } else {
+            0
+        };
+        let rows = rows
+            .iter()
+            .map(|r| GroupRowOut {
+                dimensions: r.dims.clone(),
+                values: q
+                    .metrics
+                    .iter()
+                    .flat_map(|m| metric_value(*m, r, total, min_n))
+                    .collect(),
+            })
+            .collect();
+        Ok(Grouped {
+            rows,
+            total,
+            truncated,
+        })
+    }
+}
+
+/// Appends another SQL fragment with its bound values.
+fn append(to: &mut Sql, from: &Sql) {
+    to.text.push_str(&from.text);
+    to.args.extend(from.args.iter().cloned());
+}
+
+/// `(pipeline, interaction_id, is_repeat)` of every keyed contact: 1 when
+/// the same customer's previous contact (any channel) is at most the window
+/// before it. Same definition as the repeat-contact rate of `kpis`.
+///
+/// ClickHouse 18.16 lambdas only see columns that are also among their
+/// array arguments, hence `arrayMap((i, x) -> p0[i], o, p0)`.
+fn repeat_flags(sql: &mut Sql, f: &Filters, window_days: u32) {
+    let window = i64::from(window_days) * 86_400;
+    sql.push(
+        "SELECT rp AS pipeline, ri AS interaction_id, rf AS is_repeat FROM (\
+         SELECT arrayMap((i, x) -> p0[i], o, p0) AS ps, arrayMap((i, x) -> id0[i], o, id0) AS ids, \
+         arrayMap((i, x) -> t0[i], o, t0) AS ts FROM (\
+         SELECT groupArray(pipeline) AS p0, groupArray(interaction_id) AS id0, \
+         groupArray(toUInt32(occurred_at)) AS t0, arraySort((i, t) -> t, arrayEnumerate(t0), t0) AS o \
+         FROM interactions FINAL WHERE kind != 'survey' AND customer_key != ''",
+    );
+    f.conditions(sql);
+    sql.push(&format!(
+        " GROUP BY customer_key)) ARRAY JOIN ps AS rp, ids AS ri, \
+         arrayMap((t, i) -> toUInt8(if(i > 1 AND t - ts[i - 1] <= {window}, 1, 0)), ts, arrayEnumerate(ts)) AS rf"
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// One conversation in full
+// ---------------------------------------------------------------------------
+
+/// A label of one turn, with its family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnLabel {
+    /// `emotion`, `theme` or `empathy`.
+    pub kind: String,
+    pub label: String,
+    #[serde(serialize_with = "escucha_core::classify::serialize_confidence")]
+    pub confidence: f32,
+    /// Character spans `[start, end)` into the turn's redacted text.
+    pub evidence: Vec<[u32; 2]>,
+    pub engine: String,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetailTurn {
+    pub index: u32,
+    pub speaker: String,
+    pub at: Option<DateTime<Utc>>,
+    pub language: String,
+    /// Redacted text.
+    pub text: String,
+    pub emotions: Vec<String>,
+    pub themes: Vec<String>,
+    pub labels: Vec<TurnLabel>,
+}
+
+/// An interaction-level label: which turns carry it and its best confidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionLabel {
+    pub kind: String,
+    pub label: String,
+    #[serde(serialize_with = "escucha_core::classify::serialize_confidence")]
+    pub confidence: f32,
+    pub turns: Vec<u32>,
+}
+
+/// One interaction with every turn and label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionDetail {
+    pub interaction_id: String,
+    pub pipeline: String,
+    pub kind: String,
+    pub channel: String,
+    pub occurred_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub language: String,
+    pub queue: String,
+    pub team: String,
+    pub agent: String,
+    pub product: String,
+    pub nps: Option<u8>,
+    pub csat: Option<u8>,
+    pub ces: Option<u8>,
+    pub wait_seconds: Option<u32>,
+    pub handle_seconds: Option<u32>,
+    pub transfers: Option<u32>,
+    pub resolved: Option<bool>,
+    pub emotions: Vec<String>,
+    pub themes: Vec<String>,
+    pub first_emotions: Vec<String>,
+    pub last_emotions: Vec<String>,
+    /// For a conversation that starts negative: whether it ends in relief or
+    /// gratitude. `None` otherwise.
+    pub recovered: Option<bool>,
+    pub agent_empathy: Option<f32>,
+    pub turns: Vec<DetailTurn>,
+    pub labels: Vec<InteractionLabel>,
+}
+
+#[derive(Row, Deserialize)]
+struct DetailRow {
+    interaction_id: String,
+    pipeline: String,
+    kind: String,
+    channel: String,
+    occurred_at: u32,
+    ended: Option<u32>,
+    language: String,
+    queue: String,
+    team: String,
+    agent: String,
+    product: String,
+    nps: Option<u8>,
+    csat: Option<u8>,
+    ces: Option<u8>,
+    wait_seconds: Option<u32>,
+    handle_seconds: Option<u32>,
+    transfers: Option<u32>,
+    resolved: Option<u8>,
+    agent_empathy: Option<f32>,
+    emotions: Vec<String>,
+    themes: Vec<String>,
+    first_emotions: Vec<String>,
+    last_emotions: Vec<String>,
+}
+
+#[derive(Row, Deserialize)]
+struct DetailTurnRow {
+    turn_index: u32,
+    speaker: String,
+    at: Option<u32>,
+    language: String,
+    text: String,
+}
+
+#[derive(Row, Deserialize)]
+struct DetailLabelRow {
+    turn_index: u32,
+    label_kind: String,
+    label: String,
+    confidence: f32,
+    evidence_start: Vec<u32>,
+    evidence_end: Vec<u32>,
+    engine: String,
+}
+
+/// Whether a conversation recovered: `None` unless it is a transcript whose
+/// first emotional state is negative.
+pub fn recovered(kind: &str, first: &[String], last: &[String]) -> Option<bool> {
+    let negative = escucha_core::taxonomy::NEGATIVE_EMOTIONS;
+    (kind == "transcript" && first.iter().any(|e| negative.contains(&e.as_str())))
+        .then(|| last.iter().any(|e| e == "relief" || e == "gratitude"))
+}
+
+impl Store {
+    /// One interaction with its redacted turns, per-turn labels with
+    /// evidence, start and end emotions and recovery; `None` when unknown.
+    pub async fn interaction(
+        &self,
+        pipeline: &str,
+        id: &str,
+    ) -> Result<Option<InteractionDetail>, Error> {
+        let row = self
+            .client()
+            .query(
+                "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
+                 if(isNull(ended_at), NULL, toUInt32(assumeNotNull(ended_at))) AS ended, \
+                 language, queue, team, agent, product, nps, csat, ces, wait_seconds, handle_seconds, \
+                 transfers, resolved, agent_empathy, emotions, themes, first_emotions, last_emotions \
+                 FROM interactions FINAL WHERE pipeline = ? AND interaction_id = ? \
+                 ORDER BY occurred_at DESC LIMIT 1",
+            )
+            .bind(pipeline)
+            .bind(id)
+            .fetch_all::<DetailRow>()
+            .await?
+            .into_iter()
+            .next();
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let turns = self
+            .client()
+            .query(
+                "SELECT turn_index, speaker, if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, \
+                 language, text FROM turns FINAL WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?) ORDER BY turn_index",
+            )
+            .bind(pipeline)
+            .bind(id)
+            .bind(r.occurred_at)
+            .fetch_all::<DetailTurnRow>()
+            .await?;
+        let labels = self
+            .client()
+            .query(
+                "SELECT turn_index, label_kind, label, confidence, evidence_start, evidence_end, engine \
+                 FROM labels FINAL WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?) ORDER BY turn_index, label_kind, confidence DESC, label",
+            )
+            .bind(pipeline)
+            .bind(id)
+            .bind(r.occurred_at)
+            .fetch_all::<DetailLabelRow>()
+            .await?;
+        let served = |l: &DetailLabelRow| TurnLabel {
+            kind: l.label_kind.clone(),
+            label: l.label.clone(),
+            confidence: l.confidence,
+            evidence: l
+                .evidence_start
+                .iter()
+                .zip(&l.evidence_end)
+                .map(|(s, e)| [*s, *e])
+                .collect(),
+            engine: l.engine.clone(),
+        };
+        let turns = turns
+            .into_iter()
+            .map(|t| {
+                let mine: Vec<&DetailLabelRow> = labels
+                    .iter()
+                    .filter(|l| l.turn_index == t.turn_index)
+                    .collect();
+                let ids = |kind: &str| {
+                    mine.iter()
+                        .filter(|l| l.label_kind == kind)
+                        .map(|l| l.label.clone())
+                        .collect()
+                };
+                DetailTurn {
+                    index: t.turn_index,
+                    speaker: t.speaker,
+                    at: t.at.map(ts),
+                    language: t.language,
+                    text: t.text,
+                    emotions: ids("emotion"),
+                    themes: ids("theme"),
+                    labels: mine.iter().map(|l| served(l)).collect(),
+                }
+            })
+            .collect();
+        let mut merged: Vec<InteractionLabel> = Vec::new();
+        for l in &labels {
+            match merged
+                .iter_mut()
+                .find(|m| m.kind == l.label_kind && m.label == l.label)
+            {
+                Some(m) => {
+                    m.confidence = m.confidence.max(l.confidence);
+                    if !m.turns.contains(&l.turn_index) {
+                        m.turns.push(l.turn_index);
+                    }
+                }
+                None => merged.push(InteractionLabel {
+                    kind: l.label_kind.clone(),
+                    label: l.label.clone(),
+                    confidence: l.confidence,
+                    turns: vec![l.turn_index],
+                }),
+            }
+        }
+        merged.sort_by(|a, b| {
+            a.kind
+                .cmp(&b.kind)
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then(a.label.cmp(&b.label))
+        });
+        Ok(Some(InteractionDetail {
+            recovered: recovered(&r.kind, &r.first_emotions, &r.last_emotions),
+            interaction_id: r.interaction_id,
+            pipeline: r.pipeline,
+            kind: r.kind,
+            channel: r.channel,
+            occurred_at: ts(r.occurred_at),
+            ended_at: r.ended.map(ts),
+            language: r.language,
+            queue: r.queue,
+            team: r.team,
+            agent: r.agent,
+            product: r.product,
+            nps: r.nps,
+            csat: r.csat,
+            ces: r.ces,
+            wait_seconds: r.wait_seconds,
+            handle_seconds: r.handle_seconds,
+            transfers: r.transfers,
+            resolved: r.resolved.map(|v| v != 0),
+            emotions: r.emotions,
+            themes: r.themes,
+            first_emotions: r.first_emotions,
+            last_emotions: r.last_emotions,
+            agent_empathy: r.agent_empathy.map(|e| (e * 100.0).round() / 100.0),
+            turns,
+            labels: merged,
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Anomalies
+// ---------------------------------------------------------------------------
+
+/// How anomalies are detected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalySettings {
+    /// An anomaly is a value more than `k` standard deviations from the baseline mean.
+    pub k: f64,
+    /// Trailing days before the day that form its baseline.
+    pub baseline_days: u32,
+    /// Baseline days with data needed to judge a day.
+    pub min_baseline_days: u32,
+    /// The label's count on the day or its baseline mean must reach this.
+    pub min_volume: u64,
+}
+
+impl Default for AnomalySettings {
+    fn default() -> Self {
+        AnomalySettings {
+            k: 2.0,
+            baseline_days: 28,
+            min_baseline_days: 14,
+            min_volume: 5,
+        }
+    }
+}
+
+/// The segment an anomaly is in; `None` for all interactions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Segment {
+    pub dimension: String,
+    pub value: String,
+}
+
+/// A theme or emotion whose volume or share on a day left its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// Stable id: the same anomaly always gets the same id.
+    pub id: String,
+    /// `theme` or `emotion`.
+    pub kind: String,
+    pub label: String,
+    /// `null` for all interactions matching the filters.
+    pub segment: Option<Segment>,
+    /// `volume` (interactions carrying the label) or `share` (% of the
+    /// interactions with text).
+    pub measure: String,
+    /// The day, YYYY-MM-DD (UTC).
+    pub day: String,
+    pub value: f64,
+    pub baseline_mean: f64,
+    pub baseline_sd: f64,
+    /// Baseline days with data.
+    pub baseline_days: u32,
+    pub z: f64,
+    /// `up` or `down`.
+    pub direction: String,
+}
+
+/// The smallest standard deviation used for z: 1 interaction for volumes,
+/// 1 point for shares, so a flat baseline does not make every change infinite.
+const SD_FLOOR: f64 = 1.0;
+
+/// Daily counts in one segment: interactions with text, and per label.
+#[derive(Debug, Default, Clone)]
+pub struct SegmentDays {
+    pub with_text: BTreeMap<chrono::NaiveDate, u64>,
+    /// `(kind, label)` → day → interactions carrying it.
+    pub labels: BTreeMap<(String, String), BTreeMap<chrono::NaiveDate, u64>>,
+}
+
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Judges every day of `days` for every label of a segment against the
+/// trailing baseline (sample mean and standard deviation over the
+/// baseline days on which the segment had interactions with text).
+/// `incomplete` is the day still under way (today): its volume can only be
+/// judged upwards, or every morning would look like a collapse.
+pub fn detect(
+    segment: Option<&Segment>,
+    data: &SegmentDays,
+    days: &[chrono::NaiveDate],
+    incomplete: Option<chrono::NaiveDate>,
+    s: &AnomalySettings,
+) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for ((kind, label), counts) in &data.labels {
+        for &day in days {
+            let Some(&total) = data.with_text.get(&day).filter(|t| **t > 0) else {
+                continue;
+            };
+            let start = day - chrono::Duration::days(i64::from(s.baseline_days));
+            let base: Vec<(u64, u64)> = data
+                .with_text
+                .range(start..day)
+                .filter(|(_, t)| **t > 0)
+                .map(|(d, t)| (counts.get(d).copied().unwrap_or(0), *t))
+                .collect();
+            if base.len() < s.min_baseline_days.max(2) as usize {
+                continue;
+            }
+            let count = counts.get(&day).copied().unwrap_or(0);
+            let volumes: Vec<f64> = base.iter().map(|(c, _)| *c as f64).collect();
+            let (vol_mean, _) = mean_sd(&volumes);
+            if (count as f64).max(vol_mean) < s.min_volume as f64 {
+                continue;
+            }
+            let shares: Vec<f64> = base
+                .iter()
+                .map(|(c, t)| *c as f64 * 100.0 / *t as f64)
+                .collect();
+            let measures = [
+                ("volume", count as f64, volumes),
+                ("share", count as f64 * 100.0 / total as f64, shares),
+            ];
+            for (measure, value, values) in measures {
+                // A share of a day with few texts means little.
+                if measure == "share" && total < s.min_volume {
+                    continue;
+                }
+                let (mean, sd) = mean_sd(&values);
+                let sd_used = sd.max(SD_FLOOR);
+                let z = (value - mean) / sd_used;
+                if z.abs() <= s.k || (measure == "volume" && z < 0.0 && incomplete == Some(day)) {
+                    continue;
+                }
+                let seg_id = segment
+                    .map(|g| format!("{}={}", g.dimension, g.value))
+                    .unwrap_or_else(|| "all".into());
+                out.push(Anomaly {
+                    id: format!("{day}/{kind}/{label}/{seg_id}/{measure}"),
+                    kind: kind.clone(),
+                    label: label.clone(),
+                    segment: segment.cloned(),
+                    measure: measure.into(),
+                    day: day.to_string(),
+                    value: round2(value),
+                    baseline_mean: round2(mean),
+                    baseline_sd: round2(sd_used),
+                    baseline_days: base.len() as u32,
+                    z: round2(z),
+                    direction: if z > 0.0 { "up" } else { "down" }.into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[derive(Row, Deserialize)]
+struct DaySegCountRow {
+    day: String,
+    seg: String,
+    n: u64,
+}
+
+#[derive(Row, Deserialize)]
+struct DaySegLabelRow {
+    day: String,
+    seg: String,
+    lbl: String,
+    n: u64,
+}
+
+/// Segments anomalies are looked for in, besides all interactions.
+pub const ANOMALY_SEGMENTS: [&str; 3] = ["channel", "queue", "product"];
+
+impl Store {
+    /// Anomalies on the days `[first, last]` (UTC) among the interactions
+    /// matching the filters (their time bounds are ignored), sorted by |z|.
+    pub async fn anomalies(
+        &self,
+        f: &Filters,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+        s: &AnomalySettings,
+    ) -> Result<Vec<Anomaly>, Error> {
+        let start = first - chrono::Duration::days(i64::from(s.baseline_days));
+        let from = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let to = (last + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let window = Filters {
+            from: Some(from),
+            to: Some(to),
+            ..f.without_time()
+        };
+        let segs = format!(
+            "['all|', {}]",
+            ANOMALY_SEGMENTS
+                .iter()
+                .map(|d| format!("concat('{d}|', {d})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut totals = Sql::default();
+        totals.push(&format!(
+            "SELECT day, seg, toUInt64(count()) AS n FROM (SELECT toDate(occurred_at, 'UTC') AS d, {segs} AS segs \
+             FROM interactions FINAL WHERE has_text = 1"
+        ));
+        window.conditions(&mut totals);
+        totals.push(") ARRAY JOIN segs AS seg GROUP BY toString(d) AS day, seg");
+        let mut labels = Sql::default();
+        labels.push(&format!(
+            "SELECT day, seg, lbl, toUInt64(count()) AS n FROM (SELECT d, seg, lbls FROM (\
+             SELECT toDate(occurred_at, 'UTC') AS d, {segs} AS segs, \
+             arrayConcat(arrayMap(x -> concat('emotion|', x), emotions), arrayMap(x -> concat('theme|', x), themes)) AS lbls \
+             FROM interactions FINAL WHERE has_text = 1"
+        ));
+        window.conditions(&mut labels);
+        labels.push(") ARRAY JOIN segs AS seg) ARRAY JOIN lbls AS lbl GROUP BY toString(d) AS day, seg, lbl");
+        let totals = totals.query(self).fetch_all::<DaySegCountRow>().await?;
+        let labels = labels.query(self).fetch_all::<DaySegLabelRow>().await?;
+        let mut segments: HashMap<String, SegmentDays> = HashMap::new();
+        let parse_day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        for t in totals {
+            if let Some(d) = parse_day(&t.day) {
+                segments.entry(t.seg).or_default().with_text.insert(d, t.n);
+            }
+        }
+        for l in labels {
+            let (Some(d), Some((kind, label))) = (parse_day(&l.day), l.lbl.split_once('|')) else {
+                continue;
+            };
+            segments
+                .entry(l.seg)
+                .or_default()
+                .labels
+                .entry((kind.to_string(), label.to_string()))
+                .or_default()
+                .insert(d, l.n);
+        }
+        let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+        let mut out = Vec::new();
+        let mut keys: BTreeSet<&String> = BTreeSet::new();
+        keys.extend(segments.keys());
+        for key in keys {
+            let Some((dimension, value)) = key.split_once('|') else {
+                continue;
+            };
+            let segment = match dimension {
+                "all" => None,
+                _ if value.is_empty() => continue,
+                _ => Some(Segment {
+                    dimension: dimension.into(),
+                    value: value.into(),
+                }),
+            };
+            out.extend(detect(
+                segment.as_ref(),
+                &segments[key],
+                &days,
+                Some(chrono::Utc::now().date_naive()),
+                s,
+            ));
+        }
+        out.sort_by(|a, b| {
+            b.z.abs()
+                .total_cmp(&a.z.abs())
+                .then(b.day.cmp(&a.day))
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// Ids of the anomalies already sent to `webhook`.
+    pub async fn alerts_sent(&self, webhook: &str) -> Result<BTreeSet<String>, Error> {
+        #[derive(Row, Deserialize)]
+        struct Id {
+            anomaly_id: String,
+        }
+        Ok(self
+            .client()
+            .query("SELECT anomaly_id FROM alerts_sent FINAL WHERE webhook = ?")
+            .bind(webhook)
+            .fetch_all::<Id>()
+            .await?
+            .into_iter()
+            .map(|r| r.anomaly_id)
+            .collect())
+    }
+
+    /// Records that an anomaly was delivered to `webhook`.
+    pub async fn record_alert_sent(&self, anomaly_id: &str, webhook: &str) -> Result<(), Error> {
+        self.client()
+            .query("INSERT INTO alerts_sent (anomaly_id, webhook, sent_at) VALUES (?, ?, now())")
+            .bind(anomaly_id)
+            .bind(webhook)
+            .execute()
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn nps_impact_and_interval_match_hand_computation() {
+        // With the theme: 10 answers, 2 promoters, 6 detractors → −40,
+        // var = (0.2 + 0.6 − 0.16) / 10 = 0.064.
+        // Without: 20 answers, 10 promoters, 4 detractors → 30,
+        // var = (0.5 + 0.2 − 0.09) / 20 = 0.0305.
+        // Impact −70; half-width 1.96 × √0.0945 × 100 = 60.25 → [−130.3, −9.7].
+        let with = ScoreCounts {
+            nps_n: 10,
+            promoters: 2,
+            detractors: 6,
+            ..Default::default()
+        };
+        let without = ScoreCounts {
+            nps_n: 20,
+            promoters: 10,
+            detractors: 4,
+            ..Default::default()
+        };
+        let (impact, ci) = impact_of(ImpactMetric::Nps, &with, &without, 5).unwrap();
+        assert_eq!(impact, -70.0);
+        assert_eq!(ci, [-130.3, -9.7]);
+        assert_eq!(impact_of(ImpactMetric::Nps, &with, &without, 11), None);
+    }
+
+    #[test]
+    fn csat_impact_is_a_difference_of_two_proportions() {
+        // With: 4 of 10 satisfied (0.4, var 0.024); without: 16 of 20 (0.8, var 0.008).
+        // −40 points, half-width 1.96 × √0.032 × 100 = 35.06 → [−75.1, −4.9].
+        let with = ScoreCounts {
+            csat_n: 10,
+            csat_top2: 4,
+            ..Default::default()
+        };
+        let without = ScoreCounts {
+            csat_n: 20,
+            csat_top2: 16,
+            ..Default::default()
+        };
+        let (impact, ci) = impact_of(ImpactMetric::Csat, &with, &without, 5).unwrap();
+        assert_eq!(impact, -40.0);
+        assert_eq!(ci, [-75.1, -4.9]);
+    }
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + chrono::Duration::days(i64::from(n))
+    }
+
+    #[test]
+    fn a_day_beyond_k_standard_deviations_is_an_anomaly() {
+        // 20 baseline days: 10 texts a day, the label on 2 or 4 of them
+        // alternately (mean 3, sample sd √(20/19) = 1.026); day 20: 12 of 20.
+        let mut data = SegmentDays::default();
+        let mut counts = BTreeMap::new();
+        for d in 0..20 {
+            data.with_text.insert(day(d), 10);
+            counts.insert(day(d), if d % 2 == 0 { 2 } else { 4 });
+        }
+        data.with_text.insert(day(20), 20);
+        counts.insert(day(20), 12);
+        data.labels
+            .insert(("theme".into(), "long_wait".into()), counts);
+        let s = AnomalySettings::default();
+        let found = detect(None, &data, &[day(20)], None, &s);
+        let volume = found.iter().find(|a| a.measure == "volume").unwrap();
+        assert_eq!(volume.value, 12.0);
+        assert_eq!(volume.baseline_mean, 3.0);
+        assert_eq!(volume.baseline_sd, 1.03);
+        // z = 9 / 1.026 = 8.77
+        assert_eq!(volume.z, 8.77);
+        assert_eq!(volume.direction, "up");
+        assert_eq!(volume.id, "2026-10-21/theme/long_wait/all/volume");
+        // Share: 60 % against 20 % or 40 % (mean 30, sd 10.26) → z 2.92.
+        let share = found.iter().find(|a| a.measure == "share").unwrap();
+        assert_eq!((share.value, share.baseline_mean), (60.0, 30.0));
+        assert_eq!(share.z, 2.92);
+        // k = 3 keeps the volume anomaly only.
+        let strict = AnomalySettings {
+            k: 3.0,
+            ..s.clone()
+        };
+        assert_eq!(detect(None, &data, &[day(20)], None, &strict).len(), 1);
+        // Too few baseline days: nothing is judged.
+        let long = AnomalySettings {
+            min_baseline_days: 21,
+            ..s.clone()
+        };
+        assert!(detect(None, &data, &[day(20)], None, &long).is_empty());
+        // Below the minimum volume: nothing is judged.
+        let big = AnomalySettings {
+            min_volume: 13,
+            ..s
+        };
+        assert!(detect(None, &data, &[day(20)], None, &big).is_empty());
+    }
+
+    #[test]
+    fn the_day_under_way_is_not_a_collapse() {
+        // 20 baseline days with 10 a day; today so far: 20 texts, 1 with the label.
+        let mut data = SegmentDays::default();
+        let mut counts = BTreeMap::new();
+        for d in 0..20 {
+            data.with_text.insert(day(d), 100);
+            counts.insert(day(d), if d % 2 == 0 { 9 } else { 11 });
+        }
+        data.with_text.insert(day(20), 20);
+        counts.insert(day(20), 1);
+        data.labels
+            .insert(("theme".into(), "transfer".into()), counts);
+        let s = AnomalySettings::default();
+        let past = detect(None, &data, &[day(20)], None, &s);
+        assert!(past
+            .iter()
+            .any(|a| a.measure == "volume" && a.direction == "down"));
+        let today = detect(None, &data, &[day(20)], Some(day(20)), &s);
+        assert!(today.iter().all(|a| a.measure != "volume"), "{today:?}");
+    }
+
+    #[test]
+    fn recovery_needs_a_negative_start() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            recovered("transcript", &v(&["anger"]), &v(&["gratitude"])),
+            Some(true)
+        );
+        assert_eq!(
+            recovered("transcript", &v(&["anger"]), &v(&["anger"])),
+            Some(false)
+        );
+        assert_eq!(recovered("transcript", &v(&["relief"]), &v(&[])), None);
+        assert_eq!(recovered("survey", &v(&["anger"]), &v(&["relief"])), None);
+    }
+}
