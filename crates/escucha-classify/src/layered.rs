@@ -1,8 +1,12 @@
-//! The layered engine: a multilingual sentence encoder, multi-label heads
-//! trained by the project (`escucha train`) with calibrated confidences, and
-//! the cue engine on top. A label is emitted when its head decides so, or
-//! when the cue engine is sure of it (confidence ≥ [`CUE_SURE`]); evidence
-//! comes from the cues, or is the whole text for a head-only label.
+//! The layered engine: a sentence encoder (any [`SentenceEncoder`]; the
+//! multilingual USE by default), multi-label heads trained by the project
+//! (`escucha train`) with calibrated confidences, and the cue engine on
+//! top. The heads read the text's embedding stacked with the cue engine's
+//! confidences ([`stack_features`]). A label is emitted when its head
+//! decides so, or when the cue engine is sure of it (confidence ≥
+//! [`CUE_SURE`]); evidence comes from the cues, or, for a label only its
+//! head found, is the sentence that drives it most (texts are embedded
+//! sentence by sentence, see [`embed_texts`]).
 
 use crate::engine::CueClassifier;
 use escucha_core::{Classification, Classifier, Label, Language, Span, TextInput};
@@ -16,11 +20,49 @@ pub const CUE_SURE: f32 = 0.75;
 
 /// Calibrated probability below which a head's positive decision is not
 /// emitted on its own. The heads' thresholds maximise F1 per label on
-/// their training folds; on a held-out part of the training data
-/// (`escucha train --validate`) a floor of 0.4 raised macro-F1 (emotions
-/// 0.663 → 0.699, themes 0.664 → 0.672) by cutting false positives of
-/// frequent labels.
-pub const MIN_HEAD_PROBABILITY: f32 = 0.4;
+/// their training folds; a floor cuts false positives of frequent labels.
+/// Chosen on a held-out part of the training data (`escucha train
+/// --validate`, default options): floors 0.2 / 0.3 / 0.4 gave emotion
+/// macro-F1 0.705 / 0.706 / 0.706 and themes 0.664 / 0.663 / 0.646.
+pub const MIN_HEAD_PROBABILITY: f32 = 0.3;
+
+/// Number of cue features appended to each embedding: one per built-in
+/// emotion and theme, the cue engine's confidence for it (0 without a cue).
+pub const CUE_FEATURES: usize =
+    escucha_core::taxonomy::EMOTIONS.len() + escucha_core::taxonomy::THEMES.len();
+
+/// Name of the feature layout the heads are trained on: the encoder's
+/// version plus the cue engine's, so heads trained on other features (or an
+/// older cue lexicon) are refused and retrained.
+pub fn feature_name(encoder_version: &str) -> String {
+    format!("{encoder_version}+{}", crate::ENGINE)
+}
+
+/// The heads' input: the sentence embedding followed by the cue engine's
+/// confidence for every built-in emotion and theme. The cues carry what a
+/// phrase list knows sharply (negation, contrast, domain phrases); the
+/// heads learn how much to trust each one next to the embedding.
+pub fn stack_features(embedding: &[f32], cues: &Classification) -> Vec<f32> {
+    let mut out = Vec::with_capacity(embedding.len() + CUE_FEATURES);
+    out.extend_from_slice(embedding);
+    let ids = escucha_core::taxonomy::EMOTIONS
+        .iter()
+        .map(|id| (id, &cues.emotions))
+        .chain(
+            escucha_core::taxonomy::THEMES
+                .iter()
+                .map(|id| (id, &cues.themes)),
+        );
+    for (id, labels) in ids {
+        out.push(
+            labels
+                .iter()
+                .find(|l| l.label == *id)
+                .map_or(0.0, |l| l.confidence),
+        );
+    }
+    out
+}
 
 /// Errors loading the layered engine.
 #[derive(Debug, thiserror::Error)]
@@ -56,17 +98,32 @@ impl LayeredClassifier {
     /// Loads the encoder from `model_dir` and `emotions.json` and
     /// `themes.json` from `heads_dir`. The encoder uses
     /// `ESCUCHA_ENCODER_THREADS` threads per inference (default 1: the
-    /// pipeline already runs one classification thread per core).
+    /// pipeline already runs one classification thread per core) and
+    /// `ESCUCHA_ENCODER_SESSIONS` inference sessions (default: one per
+    /// core, at most 4), so that every classification thread embeds at
+    /// the same time instead of waiting for one session.
     pub fn load(model_dir: &Path, heads_dir: &Path) -> Result<LayeredClassifier, LayeredError> {
-        let threads = std::env::var("ESCUCHA_ENCODER_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| *n > 0)
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let options = escucha_embed::EncoderOptions {
-            intra_threads: threads,
+            intra_threads: env("ESCUCHA_ENCODER_THREADS").unwrap_or(1),
+            sessions: env("ESCUCHA_ENCODER_SESSIONS").unwrap_or(cores.min(4)),
             ..Default::default()
         };
+        LayeredClassifier::load_with(model_dir, heads_dir, options)
+    }
+
+    /// [`LayeredClassifier::load`] with the encoder options given.
+    pub fn load_with(
+        model_dir: &Path,
+        heads_dir: &Path,
+        options: escucha_embed::EncoderOptions,
+    ) -> Result<LayeredClassifier, LayeredError> {
         let encoder = UseEncoder::load_with(model_dir, options)?;
         LayeredClassifier::with_encoder(Box::new(encoder), heads_dir)
     }
@@ -81,8 +138,11 @@ impl LayeredClassifier {
             let path = heads_dir.join(name);
             Heads::load(&path)
                 .and_then(|h| {
-                    h.check_encoder(encoder.version(), encoder.dimension())
-                        .map(|_| h)
+                    h.check_encoder(
+                        &feature_name(encoder.version()),
+                        encoder.dimension() + CUE_FEATURES,
+                    )
+                    .map(|_| h)
                 })
                 .map_err(|source| LayeredError::Heads { path, source })
         };
@@ -135,8 +195,24 @@ impl LayeredClassifier {
     ) -> Classification {
         let cues = self.cues.classify(input);
         let whole = Span::new(0, input.text.chars().count());
+        let features = embedding.map(|e| stack_features(e, &cues));
+        // Only needed for a label a head found alone.
+        let sentence_features: std::cell::OnceCell<Vec<(Span, Vec<f32>)>> =
+            std::cell::OnceCell::new();
         let driving_sentence = |heads: &Heads, label: &str| -> Span {
-            sentences
+            sentence_features
+                .get_or_init(|| {
+                    sentences
+                        .iter()
+                        .map(|(span, e)| {
+                            let own = self.cues.classify(TextInput {
+                                text: span.slice(input.text),
+                                language: input.language,
+                            });
+                            (*span, stack_features(e, &own))
+                        })
+                        .collect()
+                })
                 .iter()
                 .filter_map(|(span, e)| {
                     let p = heads
@@ -152,7 +228,8 @@ impl LayeredClassifier {
         };
         let merge = |heads: &Heads, cue_labels: &[Label]| -> Vec<Label> {
             let mut out: Vec<Label> = Vec::new();
-            let predictions = embedding
+            let predictions = features
+                .as_deref()
                 .and_then(|e| heads.predict(e).ok())
                 .unwrap_or_default();
             for p in &predictions {
@@ -216,56 +293,95 @@ impl Classifier for LayeredClassifier {
     fn classify_batch(&self, inputs: &[TextInput<'_>]) -> Vec<Classification> {
         let texts: Vec<&str> = inputs.iter().map(|i| i.text).collect();
         // Without an embedding (encoder failure) only the cues speak.
-        let Ok(embeddings) = self.encoder.embed(&texts) else {
+        let Ok(embedded) = embed_texts(self.encoder.as_ref(), &texts) else {
             return inputs
                 .iter()
                 .map(|i| self.finish(*i, self.combine(*i, None, &[])))
                 .collect();
         };
-        let mut results: Vec<Classification> = inputs
-            .iter()
-            .zip(&embeddings)
-            .map(|(i, e)| self.combine(*i, Some(e), &[]))
-            .collect();
-        // Texts of several sentences where a head alone found a label: embed
-        // their sentences (in one call) to point the evidence at one of them.
-        let mut pending: Vec<(usize, Vec<Span>)> = Vec::new();
-        for (k, (input, c)) in inputs.iter().zip(&results).enumerate() {
-            let whole = vec![Span::new(0, input.text.chars().count())];
-            if c.emotions
-                .iter()
-                .chain(&c.themes)
-                .any(|l| l.evidence == whole)
-            {
-                let spans = sentences(input.text);
-                if spans.len() > 1 {
-                    pending.push((k, spans));
-                }
-            }
-        }
-        if !pending.is_empty() {
-            let parts: Vec<&str> = pending
-                .iter()
-                .flat_map(|(k, spans)| spans.iter().map(|s| s.slice(inputs[*k].text)))
-                .collect();
-            if let Ok(vectors) = self.encoder.embed(&parts) {
-                let mut vectors = vectors.iter();
-                for (k, spans) in &pending {
-                    let own: Vec<(Span, &[f32])> = spans
-                        .iter()
-                        .zip(vectors.by_ref())
-                        .map(|(s, v)| (*s, v.as_slice()))
-                        .collect();
-                    results[*k] = self.combine(inputs[*k], Some(&embeddings[*k]), &own);
-                }
-            }
-        }
         inputs
             .iter()
-            .zip(results)
-            .map(|(i, c)| self.finish(*i, c))
+            .zip(&embedded)
+            .map(|(i, e)| {
+                let sentences: Vec<(Span, &[f32])> = e
+                    .sentences
+                    .iter()
+                    .map(|(s, v)| (*s, v.as_slice()))
+                    .collect();
+                self.finish(*i, self.combine(*i, Some(&e.text), &sentences))
+            })
             .collect()
     }
+}
+
+/// A text's embedding and, for a text of several sentences, each
+/// sentence's span and embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedded {
+    pub text: Vec<f32>,
+    pub sentences: Vec<(Span, Vec<f32>)>,
+}
+
+/// Embeds texts the way the heads see them: a text of one sentence as it
+/// is; a text of several sentences sentence by sentence, the text's vector
+/// being the normalised mean of its sentences'. One encoder pass thus
+/// gives both what the heads classify and, for a label only a head found,
+/// the sentence that drives it (its evidence), at the cost of embedding
+/// the text once.
+pub fn embed_texts(
+    encoder: &dyn SentenceEncoder,
+    texts: &[&str],
+) -> Result<Vec<Embedded>, escucha_embed::EmbedError> {
+    let split: Vec<Vec<Span>> = texts.iter().map(|t| sentences(t)).collect();
+    let parts: Vec<&str> = texts
+        .iter()
+        .zip(&split)
+        .flat_map(|(t, spans)| -> Vec<&str> {
+            if spans.len() > 1 {
+                spans.iter().map(|s| s.slice(t)).collect()
+            } else {
+                vec![*t]
+            }
+        })
+        .collect();
+    let vectors = encoder.embed(&parts)?;
+    if vectors.len() != parts.len() {
+        return Err(escucha_embed::EmbedError::Backend(format!(
+            "the encoder returned {} embeddings for {} texts",
+            vectors.len(),
+            parts.len()
+        )));
+    }
+    let mut vectors = vectors.into_iter();
+    let mut out = Vec::with_capacity(texts.len());
+    for spans in split {
+        if spans.len() > 1 {
+            let own: Vec<(Span, Vec<f32>)> = spans.into_iter().zip(vectors.by_ref()).collect();
+            let mut mean = vec![0f32; own.first().map_or(0, |(_, v)| v.len())];
+            for (_, v) in &own {
+                for (m, x) in mean.iter_mut().zip(v) {
+                    *m += x;
+                }
+            }
+            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                mean.iter_mut().for_each(|m| *m /= norm);
+            }
+            out.push(Embedded {
+                text: mean,
+                sentences: own,
+            });
+        } else {
+            let text = vectors
+                .next()
+                .expect("one embedding per part, checked above");
+            out.push(Embedded {
+                text,
+                sentences: Vec::new(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl LayeredClassifier {

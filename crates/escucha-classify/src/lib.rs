@@ -38,6 +38,7 @@ pub use empathy::{empathy_score, EmpathyDetector, EMPATHY_SIGNALS};
 pub use engine::{CueClassifier, DEFAULT_MIN_CONFIDENCE, ENGINE};
 pub use lang::detect_language;
 pub use layered::{
-    default_heads_dir, LayeredClassifier, LayeredError, CUE_SURE, MIN_HEAD_PROBABILITY,
+    default_heads_dir, embed_texts, feature_name, stack_features, Embedded, LayeredClassifier,
+    LayeredError, CUE_FEATURES, CUE_SURE, MIN_HEAD_PROBABILITY,
 };
 pub use lexicon::LexiconError;

@@ -73,6 +73,24 @@ impl Default for TrainOptions {
     }
 }
 
+/// Per-row weight in the loss and whether the row fits calibration and
+/// thresholds (see [`Heads::train_weighted`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowRoles {
+    pub weight: Vec<f32>,
+    pub calibrate: Vec<bool>,
+}
+
+impl RowRoles {
+    /// Every row weighs 1 and calibrates.
+    pub fn uniform(n: usize) -> RowRoles {
+        RowRoles {
+            weight: vec![1.0; n],
+            calibrate: vec![true; n],
+        }
+    }
+}
+
 /// Where the features and labels came from: recorded in the heads file and
 /// checked when the heads are used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,9 +248,44 @@ impl Heads {
         provenance: &Provenance,
         opts: &TrainOptions,
     ) -> Result<Heads, HeadsError> {
+        let rows = RowRoles::uniform(features.len());
+        Heads::train_weighted(features, labels, label_ids, provenance, opts, &rows)
+    }
+
+    /// [`Heads::train`] where rows differ: each weighs `rows.weight[i]` in
+    /// the loss, and only rows with `rows.calibrate[i]` fit the calibration
+    /// and the thresholds. Used to add out-of-domain data (GoEmotions'
+    /// Reddit comments) to the training of the emotion heads with less
+    /// weight, while probabilities and thresholds stay those of the
+    /// domain's own examples.
+    pub fn train_weighted(
+        features: &[Vec<f32>],
+        labels: &[Vec<bool>],
+        label_ids: &[String],
+        provenance: &Provenance,
+        opts: &TrainOptions,
+        rows: &RowRoles,
+    ) -> Result<Heads, HeadsError> {
         validate_options(opts)?;
         let dimension = validate_input(features, labels, label_ids, provenance)?;
         let n = features.len();
+        if rows.weight.len() != n || rows.calibrate.len() != n {
+            return Err(HeadsError::InvalidInput(format!(
+                "{n} examples but {} row weights and {} calibration flags",
+                rows.weight.len(),
+                rows.calibrate.len()
+            )));
+        }
+        if rows.weight.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(HeadsError::InvalidInput(
+                "row weights must be finite and non-negative".into(),
+            ));
+        }
+        if !rows.calibrate.iter().any(|c| *c) {
+            return Err(HeadsError::InvalidInput(
+                "no row is marked for calibration".into(),
+            ));
+        }
         let min_examples = match opts.calibration {
             CalibrationSplit::CrossFit { folds } => 2 * folds,
             CalibrationSplit::HoldOut { .. } => 4,
@@ -255,16 +308,16 @@ impl Heads {
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
 
-        let mut train_on = |rows: &[usize]| -> LinearModels {
-            let mut rows = rows.to_vec();
-            rows.shuffle(&mut rng);
-            let n_val = ((rows.len() as f64 * opts.validation_fraction).round() as usize)
-                .min(rows.len().saturating_sub(1));
-            let (val, train) = rows.split_at_mut(n_val);
+        let mut train_on = |subset: &[usize]| -> LinearModels {
+            let mut subset = subset.to_vec();
+            subset.shuffle(&mut rng);
+            let n_val = ((subset.len() as f64 * opts.validation_fraction).round() as usize)
+                .min(subset.len().saturating_sub(1));
+            let (val, train) = subset.split_at_mut(n_val);
             // Row order only affects memory access, not the result's meaning.
             val.sort_unstable();
             train.sort_unstable();
-            fit(&x, labels, train, val, &cfg)
+            fit(&x, labels, &rows.weight, train, val, &cfg)
         };
 
         let l = label_ids.len();
@@ -288,13 +341,24 @@ impl Heads {
                     }
                 }
                 let model = train_on(&order);
-                (model, (0..n).collect::<Vec<_>>(), oof)
+                let cal: Vec<usize> = (0..n).filter(|&i| rows.calibrate[i]).collect();
+                let logits = cal
+                    .iter()
+                    .flat_map(|&i| oof[i * l..(i + 1) * l].iter().copied())
+                    .collect();
+                (model, cal, logits)
             }
             CalibrationSplit::HoldOut { fraction } => {
                 let n_cal = ((n as f64 * fraction).round() as usize).clamp(1, n - 2);
                 let (cal, rest) = order.split_at(n_cal);
-                let mut cal = cal.to_vec();
+                let mut cal: Vec<usize> =
+                    cal.iter().copied().filter(|&i| rows.calibrate[i]).collect();
                 cal.sort_unstable();
+                if cal.is_empty() {
+                    return Err(HeadsError::InvalidInput(
+                        "the calibration hold-out has no row marked for calibration".into(),
+                    ));
+                }
                 let model = train_on(rest);
                 let logits = model.logits(&x, &cal);
                 (model, cal, logits)

@@ -57,6 +57,7 @@ pub use eval::{
 pub use goemotions::{map_goemotions_label, GOEMOTIONS_MAPPING};
 pub use heads::{
     CalibrationReport, CalibrationSplit, EncoderInfo, HeadStats, Heads, HeadsError,
-    LabelCalibration, LabelHead, Prediction, Provenance, TrainOptions, FORMAT, FORMAT_VERSION,
+    LabelCalibration, LabelHead, Prediction, Provenance, RowRoles, TrainOptions, FORMAT,
+    FORMAT_VERSION,
 };
 pub use linear::Standardizer;

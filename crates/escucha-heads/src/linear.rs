@@ -191,10 +191,22 @@ impl ClassWeights {
     }
 }
 
-fn class_weights(y: &[Vec<bool>], rows: &[usize], k: usize, balanced: bool) -> ClassWeights {
-    let n = rows.len() as f64;
-    let pos = rows.iter().filter(|&&i| y[i][k]).count() as f64;
-    let neg = n - pos;
+fn class_weights(
+    y: &[Vec<bool>],
+    rw: &[f32],
+    rows: &[usize],
+    k: usize,
+    balanced: bool,
+) -> ClassWeights {
+    let (mut pos, mut neg) = (0f64, 0f64);
+    for &i in rows {
+        if y[i][k] {
+            pos += f64::from(rw[i]);
+        } else {
+            neg += f64::from(rw[i]);
+        }
+    }
+    let n = pos + neg;
     if balanced && pos > 0.0 && neg > 0.0 {
         // Each class contributes half of the total weight `n`.
         ClassWeights {
@@ -224,7 +236,13 @@ const CURVATURE_MARGIN: f64 = 1.1;
 /// `x̃_i` is row `i` extended with a constant 1 for the bias. This is the
 /// Lipschitz constant of the gradient (before L2) that fixes a safe step.
 /// All labels are estimated together, one pass over the rows per step.
-fn curvature(x: &Matrix, y: &[Vec<bool>], rows: &[usize], cw: &[ClassWeights]) -> Vec<f64> {
+fn curvature(
+    x: &Matrix,
+    y: &[Vec<bool>],
+    rw: &[f32],
+    rows: &[usize],
+    cw: &[ClassWeights],
+) -> Vec<f64> {
     let d = x.cols;
     let l = cw.len();
     let stride = d + 1;
@@ -250,7 +268,7 @@ fn curvature(x: &Matrix, y: &[Vec<bool>], rows: &[usize], cw: &[ClassWeights]) -
                 let vk = &v[k * stride..(k + 1) * stride];
                 let u = f64::from(dot(xi, &vk[..d]) + vk[d]);
                 let (_, c) = cw[k].of(y[i][k]);
-                let a = 0.25 * c * u;
+                let a = 0.25 * c * f64::from(rw[i]) * u;
                 let ok = &mut out[k * stride..(k + 1) * stride];
                 axpy(a as f32, xi, &mut ok[..d]);
                 ok[d] += a as f32;
@@ -284,6 +302,7 @@ fn curvature(x: &Matrix, y: &[Vec<bool>], rows: &[usize], cw: &[ClassWeights]) -
 pub(crate) fn fit(
     x: &Matrix,
     y: &[Vec<bool>],
+    rw: &[f32],
     train_rows: &[usize],
     val_rows: &[usize],
     cfg: &FitConfig,
@@ -292,9 +311,9 @@ pub(crate) fn fit(
     let stride = d + 1; // weights, then bias
     let l = y.first().map_or(0, Vec::len);
     let cw: Vec<ClassWeights> = (0..l)
-        .map(|k| class_weights(y, train_rows, k, cfg.class_balanced))
+        .map(|k| class_weights(y, rw, train_rows, k, cfg.class_balanced))
         .collect();
-    let step: Vec<f32> = curvature(x, y, train_rows, &cw)
+    let step: Vec<f32> = curvature(x, y, rw, train_rows, &cw)
         .into_iter()
         .map(|c| (1.0 / (c + cfg.l2).max(1e-12)) as f32)
         .collect();
@@ -324,7 +343,7 @@ pub(crate) fn fit(
                 let yk = &look[k * stride..(k + 1) * stride];
                 let z = f64::from(dot(xi, &yk[..d]) + yk[d]);
                 let (target, c) = cw[k].of(y[i][k]);
-                let r = (c * (sigmoid(z) - target)) as f32;
+                let r = (c * f64::from(rw[i]) * (sigmoid(z) - target)) as f32;
                 let gk = &mut grad[k * stride..(k + 1) * stride];
                 axpy(r, xi, &mut gk[..d]);
                 gk[d] += r;
@@ -361,7 +380,7 @@ pub(crate) fn fit(
             best.copy_from_slice(&w);
             continue;
         }
-        let val_loss = weighted_log_loss(x, y, val_rows, &w, &cw, &active);
+        let val_loss = weighted_log_loss(x, y, rw, val_rows, &w, &cw, &active);
         active.retain(|&k| {
             if val_loss[k] < best_loss[k] - MIN_IMPROVEMENT {
                 best_loss[k] = val_loss[k];
@@ -394,6 +413,7 @@ pub(crate) fn fit(
 fn weighted_log_loss(
     x: &Matrix,
     y: &[Vec<bool>],
+    rw: &[f32],
     rows: &[usize],
     params: &[f32],
     cw: &[ClassWeights],
@@ -409,6 +429,7 @@ fn weighted_log_loss(
             let p = &params[k * stride..(k + 1) * stride];
             let z = f64::from(dot(xi, &p[..d]) + p[d]);
             let (target, c) = cw[k].of(y[i][k]);
+            let c = c * f64::from(rw[i]);
             loss[k] += c * (softplus(z) - target * z);
             total[k] += c;
         }
@@ -478,7 +499,7 @@ mod tests {
             patience: 20,
             class_balanced: true,
         };
-        let m = fit(&x, &y, &train, &val, &cfg);
+        let m = fit(&x, &y, &vec![1.0; y.len()], &train, &val, &cfg);
         let z = m.logits(&x, &(0..200).collect::<Vec<_>>());
         let correct = z
             .iter()

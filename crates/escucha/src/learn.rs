@@ -8,14 +8,14 @@ use clap::{Args, ValueEnum};
 use escucha_core::{Classifier, Language, TextInput};
 use escucha_embed::SentenceEncoder;
 use escucha_heads::{
-    Dataset, Evaluation, Heads, LabelKind, Provenance, TrainOptions, DEFAULT_DEV_FRACTION,
+    Dataset, Evaluation, Heads, LabelKind, Provenance, RowRoles, TrainOptions, DEFAULT_DEV_FRACTION,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 /// The project's labelled examples, relative to the repository root.
-const LABELLED: &str = "crates/escucha-classify/data/labelled";
+pub(crate) const LABELLED: &str = "crates/escucha-classify/data/labelled";
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -36,11 +36,74 @@ pub struct TrainArgs {
     /// neutral and unmapped Reddit comments).
     #[arg(long)]
     pub goemotions_labelled_only: bool,
+    /// Weight of each GoEmotions example in the emotion heads' loss (the
+    /// project's examples weigh 1). Calibration and thresholds are always
+    /// fitted on the project's examples only. The default was chosen with
+    /// `--validate` and GoEmotions' dev split (see the README).
+    #[arg(long, default_value_t = 0.3)]
+    pub goemotions_weight: f32,
     /// Hold out a quarter of the train split, train on the rest and report
     /// macro-F1 on it, without writing heads: for choosing training options
     /// without looking at the dev split.
     #[arg(long)]
     pub validate: bool,
+    /// Sentence encoder whose embeddings the heads are trained on.
+    #[arg(long, value_enum, default_value = "use")]
+    pub encoder: EncoderArg,
+    /// Do nothing when the heads in the output directory were trained on
+    /// this encoder and features from exactly this training data.
+    #[arg(long, conflicts_with = "validate")]
+    pub if_needed: bool,
+}
+
+/// The sentence encoders heads can be trained on.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncoderArg {
+    /// Universal Sentence Encoder multilingual (ONNX; the default engine).
+    Use,
+    /// all-MiniLM-L6-v2 through rust-bert (English only; built with `--features bert`).
+    #[cfg(feature = "bert")]
+    Minilm,
+}
+
+impl EncoderArg {
+    /// Where `escucha train` writes heads for this encoder.
+    pub fn default_heads_dir(self) -> PathBuf {
+        let use_heads = escucha_classify::default_heads_dir();
+        match self {
+            EncoderArg::Use => use_heads,
+            #[cfg(feature = "bert")]
+            EncoderArg::Minilm => use_heads.with_file_name("heads-minilm"),
+        }
+    }
+
+    /// Loads the encoder from `model` (default: where the set-up scripts
+    /// install it). The pipeline-side options (one intra-op thread, one
+    /// session or instance per core) apply.
+    pub fn load(self, model: Option<PathBuf>) -> Result<Box<dyn SentenceEncoder>> {
+        let cores = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4);
+        Ok(match self {
+            EncoderArg::Use => {
+                let dir = model.unwrap_or_else(escucha_embed::default_model_dir);
+                let options = escucha_embed::EncoderOptions {
+                    sessions: cores,
+                    ..Default::default()
+                };
+                Box::new(escucha_embed::UseEncoder::load_with(&dir, options)?)
+            }
+            #[cfg(feature = "bert")]
+            EncoderArg::Minilm => {
+                let dir = model.unwrap_or_else(escucha_bert::default_model_dir);
+                let options = escucha_bert::BertOptions {
+                    instances: cores,
+                    ..Default::default()
+                };
+                Box::new(escucha_bert::BertEncoder::load_with(&dir, options)?)
+            }
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -49,6 +112,9 @@ pub enum EngineArg {
     Layered,
     /// Cue phrases only.
     Cues,
+    /// all-MiniLM-L6-v2 (rust-bert) + its heads (`escucha train --encoder minilm`) + cues.
+    #[cfg(feature = "bert")]
+    Bert,
 }
 
 #[derive(Args)]
@@ -69,7 +135,7 @@ pub struct EvalArgs {
     pub heads: Option<PathBuf>,
 }
 
-fn load_labelled(dir: &Path) -> Result<Dataset> {
+pub(crate) fn load_labelled(dir: &Path) -> Result<Dataset> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -108,21 +174,33 @@ fn load_goemotions(path: &Path) -> Result<Dataset> {
     Ok(Dataset::from_goemotions(&tsv, &names)?)
 }
 
-fn embed_all(encoder: &dyn SentenceEncoder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+/// The heads' input for every example: its embedding stacked with the cue
+/// engine's confidences (see `escucha_classify::stack_features`).
+fn features_of(encoder: &dyn SentenceEncoder, data: &Dataset) -> Result<Vec<Vec<f32>>> {
     let started = Instant::now();
-    let mut out = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(256) {
-        out.extend(encoder.embed(chunk)?);
-        eprint!("\rembedded {}/{}", out.len(), texts.len());
+    let cues = escucha_classify::CueClassifier::builtin();
+    let mut out = Vec::with_capacity(data.len());
+    for chunk in data.examples().chunks(256) {
+        let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+        for (e, v) in chunk
+            .iter()
+            .zip(escucha_classify::embed_texts(encoder, &texts)?)
+        {
+            let c = cues.classify(TextInput {
+                text: &e.text,
+                language: (e.lang != Language::Other).then_some(e.lang),
+            });
+            out.push(escucha_classify::stack_features(&v.text, &c));
+        }
+        eprint!("\rembedded {}/{}", out.len(), data.len());
     }
     eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
     Ok(out)
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode> {
-    let model_dir = args.model.unwrap_or_else(escucha_embed::default_model_dir);
-    let out = args.out.unwrap_or_else(escucha_classify::default_heads_dir);
-    let encoder = escucha_embed::UseEncoder::load(&model_dir)?;
+    let out = args.out.unwrap_or_else(|| args.encoder.default_heads_dir());
+    let encoder = args.encoder.load(args.model)?;
     let labelled = load_labelled(&args.data)?;
     let mut split = labelled.split(DEFAULT_DEV_FRACTION);
     if args.validate {
@@ -138,6 +216,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         split.dev.len()
     );
     let mut emotion_data = split.train.clone();
+    let mut emotion_rows = RowRoles::uniform(split.train.len());
     if args.goemotions.exists() {
         let mut go = load_goemotions(&args.goemotions)?;
         if args.goemotions_labelled_only {
@@ -153,6 +232,10 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             "GoEmotions train split: {} examples for the emotion heads",
             go.len()
         );
+        emotion_rows
+            .weight
+            .extend(vec![args.goemotions_weight; go.len()]);
+        emotion_rows.calibrate.extend(vec![false; go.len()]);
         emotion_data.extend(go);
     } else {
         eprintln!(
@@ -160,29 +243,68 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             args.goemotions.display()
         );
     }
+    let theme_rows = RowRoles::uniform(split.train.len());
+    // What the heads were trained on: the examples and, for emotions, the
+    // weight GoEmotions had.
+    let data_hash = |data: &Dataset, rows: &RowRoles| {
+        if rows.calibrate.iter().all(|c| *c) {
+            data.fingerprint()
+        } else {
+            format!(
+                "{}-goemotions-weight-{}",
+                data.fingerprint(),
+                args.goemotions_weight
+            )
+        }
+    };
+    if args.if_needed {
+        let feature = escucha_classify::feature_name(encoder.version());
+        let dimension = encoder.dimension() + escucha_classify::CUE_FEATURES;
+        let current = |file: &str, data: &Dataset, rows: &RowRoles| {
+            Heads::load(out.join(file)).is_ok_and(|h| {
+                h.check_encoder(&feature, dimension).is_ok()
+                    && h.training_data_hash() == data_hash(data, rows)
+            })
+        };
+        if current("emotions.json", &emotion_data, &emotion_rows)
+            && current("themes.json", &split.train, &theme_rows)
+        {
+            println!(
+                "heads in {} are up to date (same encoder, features and training data)",
+                out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let mut trained = Vec::new();
-    for (kind, data, file) in [
-        (LabelKind::Emotions, &emotion_data, "emotions.json"),
-        (LabelKind::Themes, &split.train, "themes.json"),
+    for (kind, data, rows, file) in [
+        (
+            LabelKind::Emotions,
+            &emotion_data,
+            &emotion_rows,
+            "emotions.json",
+        ),
+        (LabelKind::Themes, &split.train, &theme_rows, "themes.json"),
     ] {
         let ids = kind.builtin_ids();
         eprintln!("training {file}: {} examples", data.len());
-        let features = embed_all(&encoder, &data.texts())?;
+        let features = features_of(encoder.as_ref(), data)?;
         let labels = data.label_matrix(kind, &ids);
         let provenance = Provenance {
-            encoder: encoder.version().to_string(),
-            training_data_hash: data.fingerprint(),
+            encoder: escucha_classify::feature_name(encoder.version()),
+            training_data_hash: data_hash(data, rows),
         };
         let started = Instant::now();
-        let heads = Heads::train(
+        let heads = Heads::train_weighted(
             &features,
             &labels,
             &ids,
             &provenance,
             &TrainOptions::default(),
+            rows,
         )?;
         eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
-        let dev_features = embed_all(&encoder, &split.dev.texts())?;
+        let dev_features = features_of(encoder.as_ref(), &split.dev)?;
         let report =
             heads.calibration_report(&dev_features, &split.dev.label_matrix(kind, &ids))?;
         println!(
@@ -197,8 +319,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             heads.next().expect("emotions"),
             heads.next().expect("themes"),
         );
-        let engine =
-            escucha_classify::LayeredClassifier::from_parts(Box::new(encoder), emotions, themes);
+        let engine = escucha_classify::LayeredClassifier::from_parts(encoder, emotions, themes);
         report(&engine, &split.dev, false)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -220,6 +341,17 @@ pub fn layered(heads: Option<&Path>) -> Result<escucha_classify::LayeredClassifi
     )?)
 }
 
+/// The layered engine on all-MiniLM-L6-v2 (rust-bert) with the heads in
+/// `heads` (default: where `escucha train --encoder minilm` writes them).
+#[cfg(feature = "bert")]
+pub fn bert_layered(heads: Option<&Path>) -> Result<escucha_classify::LayeredClassifier> {
+    let heads = heads.map_or_else(|| EncoderArg::Minilm.default_heads_dir(), Path::to_path_buf);
+    let encoder = EncoderArg::Minilm.load(None)?;
+    Ok(escucha_classify::LayeredClassifier::with_encoder(
+        encoder, &heads,
+    )?)
+}
+
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     let data = match (&args.file, args.dev) {
         (_, true) => {
@@ -234,6 +366,8 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     let engine: Box<dyn Classifier> = match args.engine {
         EngineArg::Layered => Box::new(layered(args.heads.as_deref())?),
         EngineArg::Cues => Box::new(escucha_classify::CueClassifier::builtin()),
+        #[cfg(feature = "bert")]
+        EngineArg::Bert => Box::new(bert_layered(args.heads.as_deref())?),
     };
     report(engine.as_ref(), &data, args.markdown)?;
     Ok(ExitCode::SUCCESS)
