@@ -27,25 +27,21 @@ info "step 2/5: starting the services"
 scripts/services.sh start
 eval "$(scripts/services.sh env)"
 
-info "step 3/5: building escucha (release)"
+info "step 3/5: building escucha (release) and the web dashboard"
+scripts/web.sh build
 nice cargo build --release --locked -p escucha
 bin="${CARGO_TARGET_DIR}/release/escucha"
 # Put the command on PATH (rustup puts ~/.cargo/bin there) for `escucha classify` & co.
 install -D -m 755 "${bin}" "${CARGO_HOME:-${HOME}/.cargo}/bin/escucha"
 info "installed escucha into ${CARGO_HOME:-${HOME}/.cargo}/bin"
 "${bin}" pipelines validate pipelines
-heads="${ESCUCHA_MODELS:-${HOME}/.cache/escucha/models}/heads"
-if [[ -f "${heads}/emotions.json" && -f "${heads}/themes.json" ]]; then
-    info "classifier heads present in ${heads}"
-else
-    info "training the classifier heads (about a minute)"
-    "${bin}" train
-fi
+info "training the classifier heads unless they are up to date (about two minutes the first time)"
+"${bin}" train --if-needed
 
 log="${ESCUCHA_HOME}/logs/escucha-demo.log"
 mkdir -p "$(dirname "${log}")"
 info "step 4/5: starting escucha (log: ${log})"
-ESCUCHA_API_BIND="${bind}" "${bin}" run --open --dashboard dashboards/web >"${log}" 2>&1 &
+ESCUCHA_API_BIND="${bind}" "${bin}" run --open --dashboard dashboards/web/dist >"${log}" 2>&1 &
 escucha_pid=$!
 stop_escucha() {
     if kill -0 "${escucha_pid}" 2>/dev/null; then
