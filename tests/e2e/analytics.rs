@@ -70,8 +70,9 @@ async fn analytics_endpoints_serve_hand_computed_figures_with_roles_and_csv() {
     assert_eq!(get(&url("/api/v1/whoami"), None).await.0, 401);
 
     // Impact of long_wait on NPS: with it 20 answers, all detractors (−100, var 0);
-    // without it 20 answers, 10 promoters and 10 passives (50, var (0.5 − 0.25) / 20)
-    // → −150, CI −150 ± 1.96 × √0.0125 × 100 = [−171.9, −128.1].
+    // without it 20 answers, 10 promoters and 10 passives (50, var (0.5 − 0.25) / 20);
+    // all 40 → −25. Impact = all − without = −75 (= 1/2 × −150),
+    // CI −75 ± 1/2 × 1.96 × √0.0125 × 100 = [−86.0, −64.0].
     let (status, imp) = get(
         &url("/api/v1/impact?metric=nps&by=theme&kind=survey"),
         Some("viewer-token"),
@@ -87,8 +88,8 @@ async fn analytics_endpoints_serve_hand_computed_figures_with_roles_and_csv() {
         .unwrap_or_else(|| panic!("no long_wait in {imp}"));
     assert_eq!(lw["with"], json!({"score": -100.0, "n": 20}), "{imp}");
     assert_eq!(lw["without"], json!({"score": 50.0, "n": 20}));
-    assert_eq!(lw["impact"], -150.0);
-    assert_eq!(lw["ci95"], json!([-171.9, -128.1]));
+    assert_eq!(lw["impact"], -75.0);
+    assert_eq!(lw["ci95"], json!([-86.0, -64.0]));
     assert_eq!(imp["min_n"], 5);
 
     // Grouped query, JSON and CSV.

@@ -273,10 +273,11 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
     );
 
     // Impact on NPS in the period (answers 10, 2, 0, 9, 7).
+    // Impact = all − without = share with × (with − without).
     // long_wait: with 2, 0, 7 → −66.7 (var (2/3 − 4/9) / 3); without 10, 9 → 100 (var 0)
-    //   → −166.7, 95 % CI −166.7 ± 1.96 × √0.0741 × 100 = [−220.0, −113.3].
+    //   → 0 − 100 = −100 (3/5 × −166.7), CI −100 ± 3/5 × 1.96 × √0.0741 × 100 = [−132.0, −68.0].
     // transfer: with 0 → −100 (var 0); without 10, 2, 9, 7 → 25 (var (0.75 − 0.0625) / 4)
-    //   → −125.0, CI [−206.3, −43.7].
+    //   → 0 − 25 = −25 (1/5 × −125), CI −25 ± 1/5 × 1.96 × √0.1719 × 100 = [−41.3, −8.7].
     let imp = store
         .impact(&period, ImpactMetric::Nps, LabelKind::Theme, 1)
         .await
@@ -286,10 +287,10 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
     assert_eq!(labels, vec!["long_wait", "transfer"], "most damaging first");
     assert_eq!(imp.items[0].with.score, Some(-66.7));
     assert_eq!(imp.items[0].without.score, Some(100.0));
-    assert_eq!(imp.items[0].impact, Some(-166.7));
-    assert_eq!(imp.items[0].ci95, Some([-220.0, -113.3]));
-    assert_eq!(imp.items[1].impact, Some(-125.0));
-    assert_eq!(imp.items[1].ci95, Some([-206.3, -43.7]));
+    assert_eq!(imp.items[0].impact, Some(-100.0));
+    assert_eq!(imp.items[0].ci95, Some([-132.0, -68.0]));
+    assert_eq!(imp.items[1].impact, Some(-25.0));
+    assert_eq!(imp.items[1].ci95, Some([-41.3, -8.7]));
     let withheld = store
         .impact(&period, ImpactMetric::Nps, LabelKind::Theme, 5)
         .await
@@ -298,7 +299,8 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
         .items
         .iter()
         .all(|i| i.impact.is_none() && i.ci95.is_none()));
-    // CSAT by emotion: frustration in b (1) and c (1) → 0 %; without: 5, 4, 3 → 66.7 %.
+    // CSAT by emotion: frustration in b (1) and c (1) → 0 %; without: 5, 4, 3 → 66.7 %;
+    // all 2 of 5 = 40 % → impact 40 − 66.7 = −26.7.
     let csat = store
         .impact(&period, ImpactMetric::Csat, LabelKind::Emotion, 1)
         .await
@@ -310,7 +312,7 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
         .unwrap();
     assert_eq!(
         (fr.with.score, fr.without.score, fr.impact),
-        (Some(0.0), Some(66.7), Some(-66.7))
+        (Some(0.0), Some(66.7), Some(-26.7))
     );
 
     // Grouped query over all 8: by theme, long_wait in b, c, e, p1 (NPS 2, 0, 7, 5 →

@@ -24,14 +24,17 @@ pub struct ScoreN {
     pub n: u64,
 }
 
-/// One label's impact: the score of the answers carrying it, of those
-/// without it, their difference in points and its 95 % confidence interval.
+/// One label's impact (KPIS.md): the score of all answers minus the score of
+/// the answers without the label — what the score would gain if the label
+/// went away — with its 95 % confidence interval, next to the scores of the
+/// answers with and without it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImpactItem {
     pub label: String,
     pub with: ScoreN,
     pub without: ScoreN,
-    /// with − without, in points; `None` when either side is withheld.
+    /// all − without, in points (= share of answers with the label ×
+    /// (with − without)); `None` when either side is withheld.
     pub impact: Option<f64>,
     pub ci95: Option<[f64; 2]>,
 }
@@ -89,8 +92,11 @@ fn score_n(metric: ImpactMetric, c: &ScoreCounts, min_n: u64) -> ScoreN {
     }
 }
 
-/// Difference with − without in points and its normal-approximation 95 %
-/// interval, `None` when either group has fewer than `min_n` answers.
+/// Impact in points, all − without = s·(with − without) where s is the share
+/// of the answers carrying the label, and its normal-approximation 95 %
+/// interval (the variance of with − without, from two independent groups,
+/// scaled by s², taking s as fixed); `None` when either group has fewer
+/// than `min_n` answers.
 pub fn impact_of(
     metric: ImpactMetric,
     with: &ScoreCounts,
@@ -102,8 +108,9 @@ pub fn impact_of(
     if nw < min_n.max(1) || no < min_n.max(1) {
         return None;
     }
-    let diff = (sw - so) * 100.0;
-    let half = 1.96 * (vw + vo).sqrt() * 100.0;
+    let share = nw as f64 / (nw + no) as f64;
+    let diff = share * (sw - so) * 100.0;
+    let half = share * 1.96 * (vw + vo).sqrt() * 100.0;
     Some((round1(diff), [round1(diff - half), round1(diff + half)]))
 }
 
@@ -1181,7 +1188,9 @@ mod tests {
         // var = (0.2 + 0.6 − 0.16) / 10 = 0.064.
         // Without: 20 answers, 10 promoters, 4 detractors → 30,
         // var = (0.5 + 0.2 − 0.09) / 20 = 0.0305.
-        // Impact −70; half-width 1.96 × √0.0945 × 100 = 60.25 → [−130.3, −9.7].
+        // With − without −70, share with 10 / 30 → impact −23.3 (all 30 answers:
+        // 12 promoters, 10 detractors → 6.7; 6.7 − 30 = −23.3);
+        // half-width 1.96 × √0.0945 × 100 / 3 = 20.08 → [−43.4, −3.2].
         let with = ScoreCounts {
             nps_n: 10,
             promoters: 2,
@@ -1195,15 +1204,16 @@ mod tests {
             ..Default::default()
         };
         let (impact, ci) = impact_of(ImpactMetric::Nps, &with, &without, 5).unwrap();
-        assert_eq!(impact, -70.0);
-        assert_eq!(ci, [-130.3, -9.7]);
+        assert_eq!(impact, -23.3);
+        assert_eq!(ci, [-43.4, -3.2]);
         assert_eq!(impact_of(ImpactMetric::Nps, &with, &without, 11), None);
     }
 
     #[test]
     fn csat_impact_is_a_difference_of_two_proportions() {
         // With: 4 of 10 satisfied (0.4, var 0.024); without: 16 of 20 (0.8, var 0.008).
-        // −40 points, half-width 1.96 × √0.032 × 100 = 35.06 → [−75.1, −4.9].
+        // −40 points with − without, share 1 / 3 → −13.3 (all 20 / 30 = 66.7 %
+        // − 80 %); half-width 1.96 × √0.032 × 100 / 3 = 11.69 → [−25.0, −1.6].
         let with = ScoreCounts {
             csat_n: 10,
             csat_top2: 4,
@@ -1215,8 +1225,8 @@ mod tests {
             ..Default::default()
         };
         let (impact, ci) = impact_of(ImpactMetric::Csat, &with, &without, 5).unwrap();
-        assert_eq!(impact, -40.0);
-        assert_eq!(ci, [-75.1, -4.9]);
+        assert_eq!(impact, -13.3);
+        assert_eq!(ci, [-25.0, -1.6]);
     }
 
     fn day(n: u32) -> NaiveDate {
