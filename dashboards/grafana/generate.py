@@ -56,6 +56,10 @@ def r2(e):
     return f"floor({e} * 100 + 0.5) / 100"
 
 
+# The repeat-contact window of the operations board: the API's default, 7 days.
+REPEAT_WINDOW = 7 * 86400
+
+
 def withheld(n, e):
     return f"if({n} >= {MIN_N}, {e}, NULL)"
 
@@ -942,19 +946,24 @@ FROM (
                       "properties": [{"id": "unit", "value": "percent"}]}],
           options=stat_opts())
     b.add("stat", "Repeat contacts (7 days)",
-          "Contacts preceded by another contact of the same (keyed) customer, over any channel, at "
-          "most 7 days before ÷ contacts with a customer key, as /api/v1/kpis with its default "
-          f"window. Withheld below {MIN_N} contacts. " + SCALES["filters"], f"""
+          "Contacts by a (keyed) customer who had another contact about the same issue, over any "
+          "channel, at most 7 days before (same issue: a shared theme, or the earlier contact named "
+          "as the related id; a contact with neither is never a repeat) ÷ contacts with a customer "
+          "key, as /api/v1/kpis with its default window. Withheld below "
+          f"{MIN_N} contacts. " + SCALES["filters"], f"""
 SELECT
     {pct('repeats', 'keyed')} AS {q("Repeat contact %")},
     keyed AS n
 FROM (
     SELECT
         sum(length(ts)) AS keyed,
-        sum(arraySum(arrayMap((t, i) -> if(i > 1 AND t - ts[i - 1] <= 604800, 1, 0),
-                              ts, arrayEnumerate(ts)))) AS repeats
+        sum(arraySum(arrayMap((tj, idj, thj, rj) -> arrayExists((ti, idi, thi) ->
+                (ti < tj OR (ti = tj AND idi < idj)) AND tj - ti <= {REPEAT_WINDOW}
+                AND (hasAny(thi, thj) OR (rj != '' AND rj = idi)), ts, ids, ths),
+            ts, ids, ths, rels))) AS repeats
     FROM (
-        SELECT arraySort(groupArray(toUInt32(occurred_at))) AS ts
+        SELECT groupArray(toInt64(toUInt32(occurred_at))) AS ts, groupArray(interaction_id) AS ids,
+               groupArray(themes) AS ths, groupArray(related_id) AS rels
         FROM interactions FINAL
         WHERE kind != 'survey' AND customer_key != ''
           AND {FILTERS}

@@ -484,7 +484,7 @@ pub async fn kpis(
             "bot_containment": "bot sessions not escalated to a human / bot sessions x 100",
             "escalation_rate": "contacts escalated / contacts with an escalation flag x 100",
             "resolution_rate": "contacts resolved / contacts with a resolution flag x 100",
-            "repeat_contact_rate": "contacts preceded by another contact of the same customer (any channel) within the window / contacts with a customer key x 100",
+            "repeat_contact_rate": "contacts preceded within the window by a contact of the same customer (any channel) about the same issue (a shared theme, or named as related_id) / contacts with a customer key x 100",
         },
     })))
 }

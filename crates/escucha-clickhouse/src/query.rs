@@ -1142,8 +1142,10 @@ pub struct Kpis {
     /// Contacts resolved ÷ contacts with a resolution flag (FCR where the
     /// source sends one).
     pub resolution_rate: Option<f64>,
-    /// Contacts preceded by another contact of the same customer (keyed id,
-    /// any channel) within the window ÷ contacts with a customer key.
+    /// Contacts preceded within the window by another contact of the same
+    /// customer (keyed id, any channel) about the same issue (a shared theme,
+    /// or the earlier contact named as `related_id`) ÷ contacts with a
+    /// customer key.
     pub repeat_contact_rate: Option<f64>,
     pub repeat_window_days: u32,
 }
@@ -1203,19 +1205,12 @@ impl Store {
         );
         f.conditions(&mut sql);
         let k = sql.query(self).fetch_one::<KpiRow>().await?;
-        // Repeat contacts: per customer, contacts sorted by time; one is a
-        // repeat when the previous one is at most the window before it.
-        let window = i64::from(repeat_window_days) * 86_400;
+        // Repeat contacts: same customer, same issue (a shared theme or the
+        // related id), any channel, within the window (see `repeat_flags`).
         let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT toUInt64(sum(length(ts))) AS keyed, \
-             toUInt64(sum(arraySum(arrayMap((t, i) -> if(i > 1 AND t - ts[i - 1] <= {window}, 1, 0), \
-                 ts, arrayEnumerate(ts))))) AS repeats \
-             FROM (SELECT arraySort(groupArray(toUInt32(occurred_at))) AS ts FROM interactions FINAL \
-             WHERE kind != 'survey' AND customer_key != ''"
-        ));
-        f.conditions(&mut sql);
-        sql.push(" GROUP BY customer_key)");
+        sql.push("SELECT toUInt64(count()) AS keyed, toUInt64(sum(is_repeat)) AS repeats FROM (");
+        analytics::repeat_flags(&mut sql, f, repeat_window_days);
+        sql.push(")");
         let r = sql.query(self).fetch_one::<RepeatRow>().await?;
         let mean = |sum: f64, n: u64| (n >= min_n.max(1)).then(|| round1(sum / n as f64));
         Ok(Kpis {

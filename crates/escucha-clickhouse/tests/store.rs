@@ -636,11 +636,30 @@ async fn kpis_match_hand_counts() {
         ),
         ("c4", "B", 5, None, Some(30), None, None, None, None),
     ];
+    // Themes, related id and channel of each contact, for the repeat-contact
+    // rate (same customer, same issue, any channel, within the window).
+    type Issue = (
+        &'static str,
+        &'static [&'static str],
+        Option<&'static str>,
+        Channel,
+    );
+    let issues: [Issue; 4] = [
+        ("c1", &["long_wait"], None, Channel::Chat),
+        ("c2", &["long_wait", "transfer"], None, Channel::Voice),
+        ("c3", &["long_wait"], None, Channel::Email),
+        ("c4", &["no_callback"], None, Channel::Chat),
+    ];
     let mut rows = Rows::default();
-    for (id, customer, d, handle, wait, transfers, bot, escalated, resolved) in contacts {
-        let mut r = record(id, day(d), None, &[], &[]);
+    for ((id, customer, d, handle, wait, transfers, bot, escalated, resolved), issue) in
+        contacts.into_iter().zip(issues)
+    {
+        assert_eq!(id, issue.0);
+        let mut r = record(id, day(d), None, &[], issue.1);
         r.interaction.kind = InteractionKind::Transcript;
+        r.interaction.channel = issue.3;
         r.interaction.customer_id = Some(customer.into());
+        r.interaction.related_id = issue.2.map(Into::into);
         r.interaction.ops = Operational {
             handle_seconds: handle,
             wait_seconds: wait,
@@ -652,12 +671,38 @@ async fn kpis_match_hand_counts() {
         };
         rows.push(&r, Utc::now(), 1);
     }
+    // More contacts without operational figures, for the repeat-contact rate:
+    // (id, customer, day, themes, related id), all at noon.
+    type More = (
+        &'static str,
+        &'static str,
+        u32,
+        &'static [&'static str],
+        Option<&'static str>,
+    );
+    let more: [More; 6] = [
+        ("c5", "B", 6, &["transfer"], None),
+        ("c6", "B", 8, &[], Some("c4")),
+        ("c7", "C", 10, &[], None),
+        ("c8", "C", 11, &[], None),
+        ("d1", "D", 12, &["long_wait"], None),
+        ("d2", "D", 12, &["long_wait"], None),
+    ];
+    for (id, customer, d, themes, related) in more {
+        let mut r = record(id, day(d), None, &[], themes);
+        r.interaction.kind = InteractionKind::Transcript;
+        r.interaction.channel = Channel::Whatsapp;
+        r.interaction.customer_id = Some(customer.into());
+        r.interaction.related_id = related.map(Into::into);
+        r.interaction.ops = Operational::default();
+        rows.push(&r, Utc::now(), 1);
+    }
     // A survey response is not a contact.
     rows.push(&record("s1", day(2), Some(9), &[], &[]), Utc::now(), 1);
     store.write(&rows).await.unwrap();
 
     let k = store.kpis(&Filters::default(), 7, 1).await.unwrap();
-    assert_eq!(k.contacts, 4);
+    assert_eq!(k.contacts, 10);
     // AHT (100 + 200 + 300) / 3; ASA (10 + 20 + 30) / 3.
     assert_eq!((k.aht_seconds, k.asa_seconds), (Some(200.0), Some(20.0)));
     // Transferred 2 of 3 with a count; bot: 1 of 2 sessions contained.
@@ -670,16 +715,42 @@ async fn kpis_match_hand_counts() {
         (k.escalation_rate, k.resolution_rate),
         (Some(33.3), Some(66.7))
     );
-    // A's contact on day 3 follows day 1 within 7 days; day 20 does not → 1 of 4.
-    assert_eq!(k.repeat_contact_rate, Some(25.0));
-    // A 30-day window makes day 20 a repeat of day 3 too.
+    // Repeat contacts, 7-day window (same customer, same issue, any channel):
+    //   c1 A day 1 long_wait: nothing earlier → no.
+    //   c2 A day 3 long_wait+transfer: c1 two days earlier shares long_wait → REPEAT.
+    //   c3 A day 20 long_wait: same theme as c1/c2 but 17 and 19 days later → no.
+    //   c4 B day 5 no_callback: nothing earlier → no.
+    //   c5 B day 6 transfer: c4 a day earlier, same customer but another issue
+    //      (A's transfer on day 3 is another customer) → no.
+    //   c6 B day 8, no theme, related_id c4 (three days earlier) → REPEAT.
+    //   c7 C day 10, c8 C day 11: no themes, no related id → never repeats.
+    //   d1, d2 D day 12 at the same second, both long_wait: the tie goes to the
+    //      smaller id, so d1 is earlier than d2 → d2 REPEAT, d1 no.
+    // 3 repeats of 10 keyed contacts (the survey s1 is not a contact).
+    assert_eq!(k.repeat_contact_rate, Some(30.0));
+    // A 30-day window makes c3 (day 20) a repeat of c2 (day 3) too → 4 of 10;
+    // c5 still shares no issue with c4.
     assert_eq!(
         store
             .kpis(&Filters::default(), 30, 1)
             .await
             .unwrap()
             .repeat_contact_rate,
-        Some(50.0)
+        Some(40.0)
+    );
+    // Filters restrict both sides: on WhatsApp alone (c5–c8, d1, d2), c6's
+    // related contact c4 (chat) is out, so only d2 repeats → 1 of 6.
+    let whatsapp = Filters {
+        channel: vec!["whatsapp".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .kpis(&whatsapp, 7, 1)
+            .await
+            .unwrap()
+            .repeat_contact_rate,
+        Some(16.7)
     );
     // Small samples are withheld.
     assert_eq!(
@@ -707,10 +778,11 @@ async fn kpis_match_hand_counts() {
         g.json_rows(&q.dimensions),
         vec![serde_json::json!({
             "aht_seconds": 200.0, "aht_seconds_n": 3, "asa_seconds": 20.0, "asa_seconds_n": 3,
-            "transfer_rate": 66.7, "transfer_rate_n": 3, "repeat_contact_rate": 25.0, "repeat_contact_rate_n": 4,
+            "transfer_rate": 66.7, "transfer_rate_n": 3, "repeat_contact_rate": 30.0, "repeat_contact_rate_n": 10,
         })]
     );
-    // Per day: only A's day-3 contact is a repeat (of day 1).
+    // Per day, from the cases above: c2 (day 3), c6 (day 8) and d2 (day 12,
+    // one of two) repeat; day 2 has only the survey, so no keyed contact.
     let q = GroupQuery {
         dimensions: vec![GroupDimension::Day],
         metrics: vec![GroupMetric::Interactions, GroupMetric::RepeatContactRate],
@@ -738,7 +810,34 @@ async fn kpis_match_hand_counts() {
             ("2026-10-02", None),
             ("2026-10-03", Some(100.0)),
             ("2026-10-05", Some(0.0)),
+            ("2026-10-06", Some(0.0)),
+            ("2026-10-08", Some(100.0)),
+            ("2026-10-10", Some(0.0)),
+            ("2026-10-11", Some(0.0)),
+            ("2026-10-12", Some(50.0)),
             ("2026-10-20", Some(0.0)),
+        ]
+    );
+    // Per theme (a contact counts under each of its themes): long_wait c1, c2,
+    // c3, d1, d2 with c2 and d2 repeats → 40.0; transfer c2 (repeat), c5 →
+    // 50.0; no_callback c4 → 0.0. Contacts without themes fall out.
+    let q = GroupQuery {
+        dimensions: vec![GroupDimension::Theme],
+        metrics: vec![GroupMetric::RepeatContactRate],
+        limit: 10,
+        repeat_window_days: 7,
+    };
+    let rows = store
+        .grouped(&Filters::default(), &q, 1)
+        .await
+        .unwrap()
+        .json_rows(&q.dimensions);
+    assert_eq!(
+        rows,
+        vec![
+            serde_json::json!({"theme": "long_wait", "repeat_contact_rate": 40.0, "repeat_contact_rate_n": 5}),
+            serde_json::json!({"theme": "transfer", "repeat_contact_rate": 50.0, "repeat_contact_rate_n": 2}),
+            serde_json::json!({"theme": "no_callback", "repeat_contact_rate": 0.0, "repeat_contact_rate_n": 1}),
         ]
     );
     store

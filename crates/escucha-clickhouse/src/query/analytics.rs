@@ -468,9 +468,10 @@ impl Store {
                 "(SELECT {GROUP_COLUMNS} FROM interactions FINAL WHERE 1"
             ));
             f.conditions(&mut from);
-            from.push(") ANY LEFT JOIN (");
+            // Joined subqueries carry aliases: current releases require them.
+            from.push(") AS rc_contacts ANY LEFT JOIN (");
             repeat_flags(&mut from, f, q.repeat_window_days);
-            from.push(") USING (pipeline, interaction_id)");
+            from.push(") AS rc_flags USING (pipeline, interaction_id)");
             columns.push_str(", is_repeat");
             let mut wrapped = Sql::default();
             wrapped.push(&format!("(SELECT {columns} FROM "));
@@ -575,26 +576,36 @@ fn append(to: &mut Sql, from: &Sql) {
     to.args.extend(from.args.iter().cloned());
 }
 
-/// `(pipeline, interaction_id, is_repeat)` of every keyed contact: 1 when
-/// the same customer's previous contact (any channel) is at most the window
-/// before it. Same definition as the repeat-contact rate of `kpis`.
+/// `(pipeline, interaction_id, is_repeat)` of every keyed contact (KPIS.md:
+/// "same customer, same issue, any channel, within W"): 1 when the same
+/// customer had an earlier contact (smaller timestamp, or the same one and a
+/// smaller interaction id) at most the window before it, over any channel,
+/// about the same issue: sharing at least one theme with it, or named as its
+/// `related_id`. A contact with no themes and no related id is never a
+/// repeat. Only contacts matching the filters count, on either side. Used by
+/// `kpis` and the grouped query alike.
 ///
-/// ClickHouse 18.16 lambdas only see columns that are also among their
-/// array arguments, hence `arrayMap((i, x) -> p0[i], o, p0)`.
-fn repeat_flags(sql: &mut Sql, f: &Filters, window_days: u32) {
+/// Per customer, every contact is compared with every other (customers have
+/// few contacts). ClickHouse 18.16 lambdas only see columns that are also
+/// among their array arguments (and the parameters of enclosing lambdas),
+/// hence the outer `arrayMap` over `ts, ids, ths, rels` whose body passes
+/// `ts, ids, ths` to the inner `arrayExists`.
+pub(super) fn repeat_flags(sql: &mut Sql, f: &Filters, window_days: u32) {
     let window = i64::from(window_days) * 86_400;
     sql.push(
         "SELECT rp AS pipeline, ri AS interaction_id, rf AS is_repeat FROM (\
-         SELECT arrayMap((i, x) -> p0[i], o, p0) AS ps, arrayMap((i, x) -> id0[i], o, id0) AS ids, \
-         arrayMap((i, x) -> t0[i], o, t0) AS ts FROM (\
-         SELECT groupArray(pipeline) AS p0, groupArray(interaction_id) AS id0, \
-         groupArray(toUInt32(occurred_at)) AS t0, arraySort((i, t) -> t, arrayEnumerate(t0), t0) AS o \
+         SELECT groupArray(pipeline) AS ps, groupArray(interaction_id) AS ids, \
+         groupArray(toInt64(toUInt32(occurred_at))) AS ts, groupArray(themes) AS ths, \
+         groupArray(related_id) AS rels \
          FROM interactions FINAL WHERE kind != 'survey' AND customer_key != ''",
     );
     f.conditions(sql);
     sql.push(&format!(
-        " GROUP BY customer_key)) ARRAY JOIN ps AS rp, ids AS ri, \
-         arrayMap((t, i) -> toUInt8(if(i > 1 AND t - ts[i - 1] <= {window}, 1, 0)), ts, arrayEnumerate(ts)) AS rf"
+        " GROUP BY customer_key) ARRAY JOIN ps AS rp, ids AS ri, \
+         arrayMap((tj, idj, thj, rj) -> toUInt8(arrayExists((ti, idi, thi) -> \
+         (ti < tj OR (ti = tj AND idi < idj)) AND tj - ti <= {window} \
+         AND (hasAny(thi, thj) OR (rj != '' AND rj = idi)), ts, ids, ths)), \
+         ts, ids, ths, rels) AS rf"
     ));
 }
 
