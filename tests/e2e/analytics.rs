@@ -245,6 +245,22 @@ async fn analytics_endpoints_serve_hand_computed_figures_with_roles_and_csv() {
             .0,
         400
     );
+    // A year (the dashboard's overview range) is not refused: its last 92 days are checked.
+    let (status, a) = get(
+        &url("/api/v1/anomalies?from=2025-01-01&to=2026-01-01"),
+        Some("viewer-token"),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        (&a["from"], &a["checked_from"], &a["to"]),
+        (
+            &json!("2025-01-01"),
+            &json!("2025-10-01"),
+            &json!("2025-12-31")
+        ),
+        "{a}"
+    );
     let (_, doc) = get(&url("/openapi.json"), None).await;
     for path in [
         "/api/v1/whoami",

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Duration, Utc};
-use escucha_clickhouse::query::{Dimension, Filters, GroupQuery, Interval};
+use escucha_clickhouse::query::{Dimension, Filters, GroupQuery, Interval, ANOMALY_MAX_DAYS};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -337,8 +337,9 @@ pub async fn query(
 }
 
 /// `GET /api/v1/anomalies?days=7`: theme and emotion anomalies of the last
-/// days (or of `from`–`to`), sorted by |z|. `theme` and `emotion` choose
-/// which labels are reported; the other filters choose the interactions.
+/// days (or of `from`–`to`, of which only the last 92 days are checked:
+/// `checked_from` says from which day), sorted by |z|. `theme` and `emotion`
+/// choose which labels are reported; the other filters choose the interactions.
 pub async fn anomalies(
     State(state): St,
     headers: HeaderMap,
@@ -346,13 +347,13 @@ pub async fn anomalies(
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers, Role::Viewer)?;
     let (filters, (days, measure)) = parse(q, &["days", "measure"], &state, |p, problems| {
-        let days = p.int("days", 7, 1..=92, problems);
+        let days = p.int("days", 7, 1..=ANOMALY_MAX_DAYS, problems);
         let measure = p
             .get("measure")
             .map(|_| p.choice("measure", &["volume", "share"], problems));
         (days, measure)
     })?;
-    let (first, last) = anomaly_days(&filters, days, Utc::now())?;
+    let (first, checked_from, last) = anomaly_days(&filters, days, Utc::now());
     let data = Filters {
         emotion: vec![],
         theme: vec![],
@@ -360,7 +361,7 @@ pub async fn anomalies(
     };
     let mut found = state
         .store
-        .anomalies(&data, first, last, &state.anomaly)
+        .anomalies(&data, checked_from, last, &state.anomaly)
         .await?;
     found.retain(|a| {
         let labels_asked = !filters.emotion.is_empty() || !filters.theme.is_empty();
@@ -372,6 +373,7 @@ pub async fn anomalies(
     Ok(Json(json!({
         "from": first.to_string(),
         "to": last.to_string(),
+        "checked_from": checked_from.to_string(),
         "settings": state.anomaly,
         "anomalies": found,
         "methods": {
@@ -380,17 +382,20 @@ pub async fn anomalies(
             "baseline": "mean and sample standard deviation over the baseline_days days before the day on which the segment had interactions with text; at least min_baseline_days of them",
             "anomaly": "|value - baseline_mean| > k x baseline_sd, where baseline_sd is floored at 1 (interaction or point); the day's volume or the baseline mean reaches min_volume",
             "segments": "all interactions, and each channel, queue and product",
+            "range": format!("the days from checked_from to to (UTC, inclusive): from..to, or its last {ANOMALY_MAX_DAYS} days when it is longer"),
         },
     })))
 }
 
 /// The days anomalies are listed for: `from`..`to` (exclusive) when given,
-/// else the last `days` days up to today (UTC).
+/// else the last `days` days up to today (UTC), as (first, checked from,
+/// last): a range longer than [`ANOMALY_MAX_DAYS`] is checked from its last
+/// `ANOMALY_MAX_DAYS` days on.
 fn anomaly_days(
     f: &Filters,
     days: u32,
     now: chrono::DateTime<Utc>,
-) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+) -> (chrono::NaiveDate, chrono::NaiveDate, chrono::NaiveDate) {
     let last = match f.to {
         Some(to) => (to - Duration::seconds(1)).date_naive(),
         None => now.date_naive(),
@@ -399,13 +404,8 @@ fn anomaly_days(
         Some(from) => from.date_naive(),
         None => last - Duration::days(i64::from(days) - 1),
     };
-    if (last - first).num_days() >= 92 {
-        return Err(ApiError::param(
-            "from",
-            "anomalies are listed for at most 92 days at once",
-        ));
-    }
-    Ok((first, last))
+    let checked_from = first.max(last - Duration::days(i64::from(ANOMALY_MAX_DAYS) - 1));
+    (first, checked_from, last)
 }
 
 pub async fn pipelines(
@@ -499,21 +499,42 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let (a, b) = anomaly_days(&Filters::default(), 7, now).unwrap();
-        assert_eq!((a, b), (d("2026-11-19"), d("2026-11-25")));
+        let (a, c, b) = anomaly_days(&Filters::default(), 7, now);
+        assert_eq!(
+            (a, c, b),
+            (d("2026-11-19"), d("2026-11-19"), d("2026-11-25"))
+        );
         let f = Filters {
             from: Some(d("2026-10-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
             to: Some(d("2026-11-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
             ..Default::default()
         };
         assert_eq!(
-            anomaly_days(&f, 7, now).unwrap(),
-            (d("2026-10-01"), d("2026-10-31"))
+            anomaly_days(&f, 7, now),
+            (d("2026-10-01"), d("2026-10-01"), d("2026-10-31"))
         );
+        // Longer than 92 days: only the last 92 are checked.
         let long = Filters {
             from: Some(d("2026-01-01").and_hms_opt(0, 0, 0).unwrap().and_utc()),
             ..Default::default()
         };
-        assert!(anomaly_days(&long, 7, now).is_err());
+        assert_eq!(
+            anomaly_days(&long, 7, now),
+            (d("2026-01-01"), d("2026-08-26"), d("2026-11-25"))
+        );
+        let year = Filters {
+            from: Some(d("2025-11-26").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            to: Some(d("2026-11-26").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            ..Default::default()
+        };
+        let (a, c, b) = anomaly_days(&year, 7, now);
+        assert_eq!((a, b), (d("2025-11-26"), d("2026-11-25")));
+        assert_eq!((b - c).num_days(), 91, "92 days checked");
+        // Exactly 92 days: all checked.
+        let q = Filters {
+            from: Some(d("2026-08-26").and_hms_opt(0, 0, 0).unwrap().and_utc()),
+            ..Default::default()
+        };
+        assert_eq!(anomaly_days(&q, 7, now).1, d("2026-08-26"));
     }
 }

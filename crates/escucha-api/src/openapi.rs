@@ -71,7 +71,7 @@ pub fn document() -> Value {
                 param("limit", "most rows, 1-10000 (default 1000); `truncated` says when more groups exist", json!({ "type": "integer", "minimum": 1, "maximum": 10000 })),
                 param("repeat_window_days", "window of repeat_contact_rate in days, 1-90 (default 7)", json!({ "type": "integer", "minimum": 1, "maximum": 90 })),
             ], true),
-            "/api/v1/anomalies": get("Days on which a theme's or emotion's volume or share, overall or in a channel, queue or product, left its trailing 28-day baseline by more than k standard deviations; sorted by |z|. theme and emotion choose the labels reported", "viewer", vec![
+            "/api/v1/anomalies": get("Days on which a theme's or emotion's volume or share, overall or in a channel, queue or product, left its trailing 28-day baseline by more than k standard deviations; sorted by |z|. theme and emotion choose the labels reported. A from/to range longer than 92 days is not refused: only its last 92 days are checked, and checked_from in the answer says from which day (from and to echo the range asked for)", "viewer", vec![
                 param("days", "the last N days up to today, 1-92 (default 7); from/to take precedence", json!({ "type": "integer", "minimum": 1, "maximum": 92 })),
                 param("measure", "volume or share (default both)", json!({ "type": "string", "enum": ["volume", "share"] })),
             ], true),
@@ -164,6 +164,10 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(names.len(), FILTER_PARAMS.len());
+        let anomalies = doc["paths"]["/api/v1/anomalies"]["get"]["summary"]
+            .as_str()
+            .unwrap();
+        assert!(anomalies.contains("checked_from"), "{anomalies}");
         assert!(names.contains(&"product") && names.contains(&"pipeline"));
     }
 }

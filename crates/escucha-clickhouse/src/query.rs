@@ -8,7 +8,7 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Filters shared by every aggregate and list query. Values are already
 /// validated by the caller; empty lists mean "any".
@@ -882,26 +882,50 @@ impl Store {
             });
         }
         let ids: Vec<String> = rows.iter().map(|r| r.interaction_id.clone()).collect();
-        let turns = self
-            .client()
-            .query(
-                "SELECT pipeline, interaction_id, turn_index, speaker, \
+        // The page's time bounds (both tables are partitioned by month of
+        // occurred_at, which they share with their interaction) and, for
+        // turns, its pipelines (their sort key starts with pipeline), so
+        // neither lookup scans the whole table.
+        let bounds = |sql: &mut Sql| {
+            let first = rows.iter().map(|r| r.occurred_at).min().unwrap_or_default();
+            let last = rows.iter().map(|r| r.occurred_at).max().unwrap_or_default();
+            sql.push(" AND occurred_at >= toDateTime(")
+                .arg(Arg::Time(i64::from(first)))
+                .push(") AND occurred_at <= toDateTime(")
+                .arg(Arg::Time(i64::from(last)))
+                .push(")");
+        };
+        let pipelines: BTreeSet<&str> = rows.iter().map(|r| r.pipeline.as_str()).collect();
+        let mut turns = Sql::default();
+        turns.push(
+            "SELECT pipeline, interaction_id, turn_index, speaker, \
                  if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text \
-                 FROM turns FINAL WHERE has(?, interaction_id) ORDER BY turn_index",
-            )
-            .bind(ids.as_slice())
-            .fetch_all::<TurnListRow>()
-            .await?;
-        let labels = self
-            .client()
-            .query(
+                 FROM turns FINAL WHERE pipeline IN (",
+        );
+        for (i, p) in pipelines.iter().enumerate() {
+            if i > 0 {
+                turns.push(", ");
+            }
+            turns.arg(Arg::Str((*p).to_string()));
+        }
+        turns
+            .push(") AND has(")
+            .arg(Arg::List(ids.clone()))
+            .push(", interaction_id)");
+        bounds(&mut turns);
+        turns.push(" ORDER BY turn_index");
+        let turns = turns.query(self).fetch_all::<TurnListRow>().await?;
+        let mut labels = Sql::default();
+        labels
+            .push(
                 "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
-                 evidence_start, evidence_end, engine FROM labels FINAL \
-                 WHERE has(?, interaction_id) ORDER BY confidence DESC, label",
+                 evidence_start, evidence_end, engine FROM labels FINAL WHERE has(",
             )
-            .bind(ids.as_slice())
-            .fetch_all::<LabelListRow>()
-            .await?;
+            .arg(Arg::List(ids))
+            .push(", interaction_id)");
+        bounds(&mut labels);
+        labels.push(" ORDER BY confidence DESC, label");
+        let labels = labels.query(self).fetch_all::<LabelListRow>().await?;
         let items = rows
             .into_iter()
             .map(|r| {

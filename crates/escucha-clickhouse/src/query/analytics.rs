@@ -1060,9 +1060,14 @@ struct DaySegLabelRow {
 /// Segments anomalies are looked for in, besides all interactions.
 pub const ANOMALY_SEGMENTS: [&str; 3] = ["channel", "queue", "product"];
 
+/// The most days anomalies are checked for at once; a longer range is
+/// checked for its last `ANOMALY_MAX_DAYS` days.
+pub const ANOMALY_MAX_DAYS: u32 = 92;
+
 impl Store {
     /// Anomalies on the days `[first, last]` (UTC) among the interactions
     /// matching the filters (their time bounds are ignored), sorted by |z|.
+    /// Only the last [`ANOMALY_MAX_DAYS`] days of a longer range are checked.
     pub async fn anomalies(
         &self,
         f: &Filters,
@@ -1070,6 +1075,7 @@ impl Store {
         last: chrono::NaiveDate,
         s: &AnomalySettings,
     ) -> Result<Vec<Anomaly>, Error> {
+        let first = first.max(last - chrono::Duration::days(i64::from(ANOMALY_MAX_DAYS) - 1));
         let start = first - chrono::Duration::days(i64::from(s.baseline_days));
         let from = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         let to = (last + chrono::Duration::days(1))
