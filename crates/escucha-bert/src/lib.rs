@@ -11,17 +11,17 @@
 //! (Universal Sentence Encoder multilingual, int8, ONNX Runtime) understands
 //! Spanish, Portuguese and English; all-MiniLM-L6-v2 was trained on English
 //! only, so Spanish and Portuguese texts get poor embeddings. It is also
-//! slower and heavier. Both benches, run back to back on the project's
-//! 2-core machine (shared, so ±20 %), batch 32, 512 texts:
+//! slower and heavier. Measured back to back on the project's 2-core
+//! machine with nothing else running, batch 32, real labelled texts,
+//! encoder plus heads plus cues (`escucha speed`, built with `--features
+//! bert`):
 //!
-//! | texts/s (peak RSS)  | USE, 1 thread | MiniLM, 1 thread | MiniLM, 2 instances × 1 thread |
-//! |---------------------|---------------|------------------|--------------------------------|
-//! | short (≤10 words)   | 4,035 (258 MiB) | 374 (380 MiB)  | 848 (507 MiB)                  |
-//! | long (~30 words)    | 989 (292 MiB)   | 135 (380 MiB)  | 243 (507 MiB)                  |
+//! | texts/s (peak RSS)  | layered (USE), 1 / 2 threads | bert (MiniLM), 1 / 2 threads |
+//! |---------------------|------------------------------|------------------------------|
+//! | short (≤10 words)   | 3,467 / 6,700 (369–454 MiB)  | 201 / 396 (385–484 MiB)      |
+//! | long (25–40 words)  | 812 / 1,605 (383–484 MiB)    | 57 / 111 (386–557 MiB)       |
 //!
-//! (`cargo run --release -p escucha-bert --example bert-bench`; the USE
-//! figures from `escucha-embed`'s `bench` on es/pt/en texts.) It also needs
-//! a 530 MB libtorch, and a cold build of this crate took 5 minutes (dev)
+//! It also needs a 530 MB libtorch, and a cold build of this crate took 5 minutes (dev)
 //! and 8.5 minutes (release) on that machine. Choose it for
 //! English-only deployments that want heads trained on MiniLM vectors, or
 //! to compare engines; heads trained on one encoder refuse the other
