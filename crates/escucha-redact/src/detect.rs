@@ -238,6 +238,8 @@ pub(crate) struct Detectors {
     cued_phone_number: usize,
     phone_continuation: Regex,
     cued_id_groups: CuedIdGroups,
+    person_name: Regex,
+    person_name_group: usize,
 }
 
 /// Kinds of the cue groups of the cued-id pattern, in pattern order.
@@ -306,12 +308,36 @@ impl Detectors {
         );
         let cued_id = compile(&cued_id);
         let cued_phone = compile(&cued_phone);
+        // A cue that introduces a name (case-insensitive), then the name:
+        // capitalised words (case-sensitive), maybe joined by particles.
+        let person_name = compile(
+            r"(?x)
+            (?-u:\b)
+            (?i:
+                me\s+llamo | mi\s+nombre\s+es | mi\s+nombre\s*: | (?:le|te)\s+(?:habla|atiende|saluda)
+              | (?:el|la)\s+titular\s+(?:es|soy\s+yo) | a\s+nombre\s+de
+              | meu\s+nome\s+[ée] | me\s+chamo | aqui\s+(?:quem\s+fala\s+)?[ée](?:\s+(?:o|a))?
+              | (?:o|a)\s+titular\s+(?:[ée]|sou\s+eu) | em\s+nome\s+de | fala\s+(?:o|a)
+              | my\s+name\s+is | my\s+name's | this\s+is | (?:you(?:'|\x{2019})?re\s+)?speaking\s+with
+              | the\s+account\s+holder\s+is | in\s+the\s+name\s+of
+              | se[ñn]or(?:a|ita)? | sr(?:a|ta)?\.? | don | do[ñn]a | senhor(?:a)? | dona
+              | mr\.? | mrs\.? | ms\.? | miss | dr(?:a)?\.?
+            )
+            [\s,:]+
+            (?P<name>
+                \p{Lu}[\p{L}'\x{2019}\-]*\p{Ll}
+                (?:\s+(?:(?:de|da|do|dos|das|del|la|van|von|y|e)\s+){0,2}\p{Lu}[\p{L}'\x{2019}\-]*\p{Ll}){0,3}
+            )
+            (?-u:\b)",
+        );
         Detectors {
             cued_id_groups: CuedIdGroups {
                 kinds: ["ar", "co", "rg", "pp", "acct"].map(|g| group_index(&cued_id, g)),
                 number: group_index(&cued_id, "num"),
             },
             cued_phone_number: group_index(&cued_phone, "num"),
+            person_name_group: group_index(&person_name, "name"),
+            person_name,
             email: compile(
                 r"[\p{L}\p{N}_%+\-](?:[\p{L}\p{N}._%+\-]*[\p{L}\p{N}_%+\-])?\ ?@\ ?(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+\p{L}{2,}",
             ),
@@ -393,6 +419,7 @@ impl Detectors {
             self.dotted_dni(text, &mut hits);
             self.phones(text, &mut hits);
         }
+        self.person_names(text, &mut hits);
         hits.into_vec()
     }
 
@@ -539,6 +566,23 @@ impl Detectors {
             (standalone(text, m.start(), m.end()) && !is_money(text, m.start(), m.end()))
                 .then_some((m.range(), PiiKind::ArDni))
         });
+    }
+
+    fn person_names(&self, text: &str, hits: &mut Hits) {
+        let mut locs = self.person_name.capture_locations();
+        let mut pos = 0;
+        while pos < text.len() {
+            let Some(m) = self.person_name.captures_read_at(&mut locs, text, pos) else {
+                break;
+            };
+            match locs.get(self.person_name_group) {
+                Some((start, end)) if !hits.overlaps(&(start..end)) => {
+                    hits.push(start..end, PiiKind::PersonName);
+                    pos = end;
+                }
+                _ => pos = next_char(text, m.start()),
+            }
+        }
     }
 
     fn phones(&self, text: &str, hits: &mut Hits) {

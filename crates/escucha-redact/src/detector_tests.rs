@@ -432,3 +432,48 @@ fn redacting_twice_changes_nothing_more() {
     assert_eq!(twice.text, once.text);
     assert!(twice.findings.is_empty());
 }
+
+#[test]
+fn person_names_after_a_cue() {
+    assert_redacts(
+        "Mire, sí, el titular soy yo, Elena Ríos Hernández.",
+        "Mire, sí, el titular soy yo, [NAME].",
+        &[PersonName],
+    );
+    assert_redacts(
+        "Hola, mi nombre es Álvaro, ¿en qué le puedo ayudar?",
+        "Hola, mi nombre es [NAME], ¿en qué le puedo ayudar?",
+        &[PersonName],
+    );
+    assert_redacts(
+        "me llamo María de la Cruz",
+        "me llamo [NAME]",
+        &[PersonName],
+    );
+    assert_redacts(
+        "Boa tarde, meu nome é João da Silva e quero cancelar",
+        "Boa tarde, meu nome é [NAME] e quero cancelar",
+        &[PersonName],
+    );
+    assert_redacts(
+        "aqui é a Fernanda, do suporte",
+        "aqui é a [NAME], do suporte",
+        &[PersonName],
+    );
+    assert_redacts(
+        "Hi, my name is Sarah O'Neill and I was charged twice",
+        "Hi, my name is [NAME] and I was charged twice",
+        &[PersonName],
+    );
+    assert_redacts(
+        "Thank you Mrs. Johnson",
+        "Thank you Mrs. [NAME]",
+        &[PersonName],
+    );
+    assert_redacts("la Sra. Gómez llamó", "la Sra. [NAME] llamó", &[PersonName]);
+    // A cue not followed by a capitalised word, or a word that only looks like one.
+    assert_untouched("mi nombre es importante para ustedes");
+    assert_untouched("Don't make me wait again");
+    assert_untouched("this is ridiculous, three transfers");
+    assert_untouched("Me llamo la atención que nadie contestó");
+}

@@ -53,6 +53,10 @@ pub enum PiiKind {
     /// A document number introduced by a generic cue ("documento",
     /// "identificación", "C.I.") whose issuing country the text does not tell.
     IdNumber,
+    /// A person's name after a cue that introduces one ("me llamo", "el
+    /// titular soy yo,", "meu nome é", "my name is", "Sra.", "Mr." …):
+    /// capitalised words, with particles such as "de" or "da" between them.
+    PersonName,
 }
 
 impl PiiKind {
@@ -79,6 +83,7 @@ impl PiiKind {
         PiiKind::BankAccount,
         PiiKind::IdNumber,
         PiiKind::Phone,
+        PiiKind::PersonName,
     ];
 
     /// Stable snake_case name, e.g. `email`, `phone`, `es_dni`, `br_cpf`.
@@ -105,6 +110,7 @@ impl PiiKind {
             PiiKind::UsSsn => "us_ssn",
             PiiKind::Passport => "passport",
             PiiKind::IdNumber => "id_number",
+            PiiKind::PersonName => "person_name",
         }
     }
 
@@ -117,6 +123,7 @@ impl PiiKind {
     /// | payment card | `[CARD]` |
     /// | IBAN, CLABE, CBU, other bank account | `[ACCOUNT]` |
     /// | every national, tax or travel document id | `[ID]` |
+    /// | a person's name | `[NAME]` |
     ///
     /// Placeholders are ASCII, so their length in bytes equals their length
     /// in characters.
@@ -140,6 +147,7 @@ impl PiiKind {
             | PiiKind::UsSsn
             | PiiKind::Passport
             | PiiKind::IdNumber => "[ID]",
+            PiiKind::PersonName => "[NAME]",
         }
     }
 }

@@ -21,6 +21,7 @@ const SPAIN: Case = Case {
            Agente: Veo el pedido 100234567 del 12/03/2025 por 1.500,00 €. ¿Pagó con la tarjeta 4111 1111 1111 1111?\n\
            Cliente: Sí. Y el reembolso, al IBAN ES91 2100 0418 4502 0005 1332, por favor. Mi NIE antiguo era X1234567L.",
     pii: &[
+        ("Laura", PiiKind::PersonName),
         ("12345678Z", PiiKind::EsDni),
         ("612 34 56 78", PiiKind::Phone),
         ("maría.lópez@correo.es", PiiKind::Email),
@@ -38,12 +39,13 @@ const SPAIN: Case = Case {
 };
 
 const LATAM: Case = Case {
-    text: "Cliente: Hola, mi CURP es BOXW310820HNERXN09 y el RFC GODE561231GR8. Mi cel es +52 55 1234 5678.\n\
+    text: "Cliente: Hola, me llamo Ana Lucía Pérez y mi CURP es BOXW310820HNERXN09 y el RFC GODE561231GR8. Mi cel es +52 55 1234 5678.\n\
            Agente: Confirmo la CLABE 032180000118359719 para el depósito de $2,350.00 MXN en 3 días.\n\
            Cliente (AR): Mi DNI es 30.123.456, CUIT 20-12345678-6, CBU 2850590940090418135201, whatsapp +54 9 11 1234-5678.\n\
            Cliente (CL): mi RUT es 12.345.678-5 y el celular 9 1234 5678, ¡es la tercera vez que llamo!\n\
            Cliente (CO): cédula 1.020.304.050, celular 300 123 4567. El caso 3322 sigue abierto al 45%.",
     pii: &[
+        ("Ana Lucía Pérez", PiiKind::PersonName),
         ("BOXW310820HNERXN09", PiiKind::MxCurp),
         ("GODE561231GR8", PiiKind::MxRfc),
         ("+52 55 1234 5678", PiiKind::Phone),
@@ -66,11 +68,12 @@ const LATAM: Case = Case {
 
 const BRAZIL: Case = Case {
     text: "Atendente: Boa tarde! Pode confirmar o CPF?\n\
-           Cliente: Claro, 123.456.789-09. O CNPJ da empresa é 11.222.333/0001-81.\n\
+           Cliente: Claro, aqui é a Fernanda Souza, 123.456.789-09. O CNPJ da empresa é 11.222.333/0001-81.\n\
            Cliente: Meu celular é (11) 98765-4321 e o e-mail joao.silva@empresa.com.br. Já é a terceira vez que ligo, protocolo 20250312001.\n\
            Atendente: Obrigado pela paciência 🙏. O valor de R$ 1.299,90 será estornado no cartão 5500 0000 0000 0004 em até 7 dias úteis.\n\
            Cliente: Meu RG é 12.345.678-9, pode ligar no +55 (21) 3456-7890 também.",
     pii: &[
+        ("Fernanda Souza", PiiKind::PersonName),
         ("123.456.789-09", PiiKind::BrCpf),
         ("11.222.333/0001-81", PiiKind::BrCnpj),
         ("(11) 98765-4321", PiiKind::Phone),
@@ -88,10 +91,11 @@ const BRAZIL: Case = Case {
 
 const ENGLISH: Case = Case {
     text: "Agent: Thanks for calling, can I get a phone number?\n\
-           Customer: It's (555) 123-4567, or email me at john.doe@example.org. My SSN is 123-45-6789 and I was on hold for 45 minutes!\n\
+           Customer: This is Mary O'Connor. It's (555) 123-4567, or email me at john.doe@example.org. My SSN is 123-45-6789 and I was on hold for 45 minutes!\n\
            Agent: I see claim 3322 from 03/12/2025 for $1,250.00, paid with the card ending in 1111?\n\
            Customer: Yes, 4111-1111-1111-1111. Call me at 555-987-6543 or spell it: jane at gmail dot com.",
     pii: &[
+        ("Mary O'Connor", PiiKind::PersonName),
         ("(555) 123-4567", PiiKind::Phone),
         ("john.doe@example.org", PiiKind::Email),
         ("123-45-6789", PiiKind::UsSsn),
