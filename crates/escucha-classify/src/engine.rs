@@ -171,18 +171,36 @@ impl Classifier for CueClassifier {
     }
 
     fn classify(&self, input: TextInput<'_>) -> Classification {
+        self.classify_with_vetoes(input).0
+    }
+}
+
+impl CueClassifier {
+    /// The classification, and the labels whose every cue in the text was
+    /// vetoed — by a negator before it in its clause ("no tuve que
+    /// esperar") or by sarcasm — and that no other cue supports: the cue
+    /// engine is sure the text does not say them, so the layered engine
+    /// does not let a head emit them on its own.
+    pub fn classify_with_vetoes(&self, input: TextInput<'_>) -> (Classification, Vec<String>) {
         let norm = normalise(input.text);
         let language = match input.language {
             Some(l) if l != Language::Other => l,
             _ => detect_normalised(input.text, &norm),
         };
         let own = self.models.iter().find(|(l, _)| *l == language);
+        let mut vetoed: Vec<String> = Vec::new();
         let found: Vec<Found> = match own {
-            Some((_, model)) => model.analyse(&norm, self.min_confidence),
+            Some((_, model)) => {
+                let a = model.analyse(&norm, self.min_confidence);
+                vetoed = a.vetoed;
+                a.found
+            }
             None => {
                 let mut merged: BTreeMap<String, Found> = BTreeMap::new();
                 for (_, model) in &self.models {
-                    for f in model.analyse(&norm, self.min_confidence) {
+                    let a = model.analyse(&norm, self.min_confidence);
+                    vetoed.extend(a.vetoed);
+                    for f in a.found {
                         match merged.get_mut(&f.id) {
                             Some(m) => {
                                 m.confidence = m.confidence.max(f.confidence);
@@ -194,9 +212,12 @@ impl Classifier for CueClassifier {
                         }
                     }
                 }
+                vetoed.retain(|v| !merged.contains_key(v));
                 merged.into_values().collect()
             }
         };
+        vetoed.sort_unstable();
+        vetoed.dedup();
         let mut emotions = Vec::new();
         let mut themes = Vec::new();
         for mut f in found {
@@ -220,13 +241,22 @@ impl Classifier for CueClassifier {
                     .then_with(|| a.label.cmp(&b.label))
             });
         }
-        Classification {
+        let classification = Classification {
             language,
             emotions,
             themes,
             engine: ENGINE.to_string(),
-        }
+        };
+        (classification, vetoed)
     }
+}
+
+/// What one language's lexicon finds in a text.
+struct Analysed {
+    found: Vec<Found>,
+    /// Ids of labels with cues in the text, all of them vetoed, and no cue
+    /// left standing.
+    vetoed: Vec<String>,
 }
 
 /// A label found in a text, before it becomes a [`Label`].
@@ -418,9 +448,12 @@ impl Model {
     }
 
     /// Labels of `norm` reaching `min_confidence`.
-    fn analyse(&self, norm: &Normalized, min_confidence: f32) -> Vec<Found> {
+    fn analyse(&self, norm: &Normalized, min_confidence: f32) -> Analysed {
         if norm.tokens.is_empty() {
-            return Vec::new();
+            return Analysed {
+                found: Vec::new(),
+                vetoed: Vec::new(),
+            };
         }
         let mut text = Analysis::new(norm);
         let mut cues = Vec::new();
@@ -447,23 +480,40 @@ impl Model {
         let cues = drop_contained(cues);
         let mut vetoed = self.negation_and_sarcasm(&text, &cues);
         self.sarcastic_thanks(&text, &cues, &mut vetoed);
-        let kept: Vec<Hit> = cues
-            .into_iter()
-            .zip(vetoed)
-            .filter_map(|(hit, vetoed)| (!vetoed).then_some(hit))
-            .collect();
+        let label_of = |hit: &Hit| match self.entries[hit.entry].kind {
+            Kind::Cue { label, .. } => Some(label),
+            _ => None,
+        };
+        let mut vetoed_labels: Vec<usize> = Vec::new();
+        let mut kept: Vec<Hit> = Vec::new();
+        for (hit, v) in cues.into_iter().zip(vetoed) {
+            if v {
+                vetoed_labels.extend(label_of(&hit));
+            } else {
+                kept.push(hit);
+            }
+        }
+        vetoed_labels.retain(|l| !kept.iter().any(|h| label_of(h) == Some(*l)));
+        vetoed_labels.sort_unstable();
+        vetoed_labels.dedup();
         let mut scores = self.score(&text, &kept);
         self.shouted_anger(&text, &mut scores, min_confidence);
         scores.retain(|s| s.confidence >= min_confidence);
         self.drop_courtesy(&mut scores);
-        scores
-            .into_iter()
-            .map(|s| Found {
-                id: self.labels[s.label].id.clone(),
-                confidence: s.confidence.min(0.99),
-                spans: s.spans,
-            })
-            .collect()
+        Analysed {
+            found: scores
+                .into_iter()
+                .map(|s| Found {
+                    id: self.labels[s.label].id.clone(),
+                    confidence: s.confidence.min(0.99),
+                    spans: s.spans,
+                })
+                .collect(),
+            vetoed: vetoed_labels
+                .into_iter()
+                .map(|l| self.labels[l].id.clone())
+                .collect(),
+        }
     }
 
     /// Which cues are vetoed by a negator before them in their clause, or by
@@ -840,6 +890,29 @@ fn exclamation_run(norm: &Normalized) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negated_cues_are_reported_as_vetoes() {
+        let cues = CueClassifier::builtin();
+        let es = |text: &str| {
+            cues.classify_with_vetoes(TextInput {
+                text,
+                language: Some(Language::Es),
+            })
+        };
+        let (c, vetoed) = es("No tuve que esperar nada, me atendieron enseguida");
+        assert!(c.themes.iter().all(|l| l.label != "long_wait"));
+        assert_eq!(vetoed, vec!["long_wait".to_string()]);
+        // A cue left standing for the same label lifts the veto.
+        let (c, vetoed) = es("Esperé una hora en línea y no me atendieron");
+        assert!(c.themes.iter().any(|l| l.label == "long_wait"), "{c:?}");
+        assert!(!vetoed.contains(&"long_wait".to_string()));
+        let (_, vetoed) = cues.classify_with_vetoes(TextInput {
+            text: "I never had to wait on hold, great service",
+            language: Some(Language::En),
+        });
+        assert!(vetoed.contains(&"long_wait".to_string()), "{vetoed:?}");
+    }
 
     #[test]
     fn raise_moves_towards_one_without_reaching_it() {

@@ -4,9 +4,11 @@
 //! top. The heads read the text's embedding stacked with the cue engine's
 //! confidences ([`stack_features`]). A label is emitted when its head
 //! decides so, or when the cue engine is sure of it (confidence ≥
-//! [`CUE_SURE`]); evidence comes from the cues, or, for a label only its
-//! head found, is the sentence that drives it most (texts are embedded
-//! sentence by sentence, see [`embed_texts`]).
+//! [`CUE_SURE`]); a head alone never emits a label whose every cue in the
+//! text the cue engine found negated or sarcastic ("no tuve que esperar").
+//! Evidence comes from the cues, or, for a label only its head found, is
+//! the sentence that drives it most (texts are embedded sentence by
+//! sentence, see [`embed_texts`]).
 
 use crate::engine::CueClassifier;
 use escucha_core::{Classification, Classifier, Label, Language, Span, TextInput};
@@ -193,7 +195,7 @@ impl LayeredClassifier {
         embedding: Option<&[f32]>,
         sentences: &[(Span, &[f32])],
     ) -> Classification {
-        let cues = self.cues.classify(input);
+        let (cues, vetoed) = self.cues.classify_with_vetoes(input);
         let whole = Span::new(0, input.text.chars().count());
         let features = embedding.map(|e| stack_features(e, &cues));
         // Only needed for a label a head found alone.
@@ -234,8 +236,12 @@ impl LayeredClassifier {
                 .unwrap_or_default();
             for p in &predictions {
                 let cue = cue_labels.iter().find(|c| c.label == p.label);
-                let emitted = (p.decision && p.probability >= MIN_HEAD_PROBABILITY)
-                    || cue.is_some_and(|c| c.confidence >= CUE_SURE);
+                // A head alone never emits a label whose every cue the cue engine
+                // saw negated or sarcastic ("no tuve que esperar").
+                let head = p.decision
+                    && p.probability >= MIN_HEAD_PROBABILITY
+                    && !vetoed.iter().any(|v| v == p.label);
+                let emitted = head || cue.is_some_and(|c| c.confidence >= CUE_SURE);
                 if emitted {
                     out.push(Label {
                         label: p.label.to_string(),
