@@ -36,28 +36,10 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// Texts of varied lengths, more than one batch of 32.
 fn varied_texts() -> Vec<String> {
-    let words = [
-        "the",
-        "bill",
-        "came",
-        "with",
-        "a",
-        "duplicate",
-        "charge",
-        "and",
-        "nobody",
-        "explained",
-        "why",
-        "I",
-        "waited",
-        "over",
-        "an",
-        "hour",
-        "on",
-        "line",
-        "agent",
-        "kind",
-    ];
+    let words: Vec<&str> =
+        "the bill came with a duplicate charge and nobody explained why I waited over an hour on line agent kind"
+            .split_whitespace()
+            .collect();
     (0..41)
         .map(|i| {
             let len = 1 + (i * 7) % 29;

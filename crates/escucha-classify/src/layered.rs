@@ -111,10 +111,10 @@ impl LayeredClassifier {
                 .and_then(|v| v.parse::<usize>().ok())
                 .filter(|n| *n > 0)
         };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let options = escucha_embed::EncoderOptions {
             intra_threads: env("ESCUCHA_ENCODER_THREADS").unwrap_or(1),
-            sessions: env("ESCUCHA_ENCODER_SESSIONS").unwrap_or(cores.min(4)),
+            sessions: env("ESCUCHA_ENCODER_SESSIONS")
+                .unwrap_or_else(escucha_embed::default_sessions),
             ..Default::default()
         };
         LayeredClassifier::load_with(model_dir, heads_dir, options)

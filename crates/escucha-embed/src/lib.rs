@@ -61,6 +61,15 @@ impl SentenceEncoder for UseEncoder {
 }
 use std::path::PathBuf;
 
+/// Parallel inference sessions (or model instances) an encoder should
+/// open by default: one per core, so that every classification thread
+/// embeds at once, at most 4 (each costs the model's memory again).
+pub fn default_sessions() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+}
+
 /// Name of the model directory under the models base directory.
 pub const MODEL_DIR_NAME: &str = "use-m-int8";
 

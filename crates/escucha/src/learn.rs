@@ -81,14 +81,12 @@ impl EncoderArg {
     /// install it). The pipeline-side options (one intra-op thread, one
     /// session or instance per core) apply.
     pub fn load(self, model: Option<PathBuf>) -> Result<Box<dyn SentenceEncoder>> {
-        let cores = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4);
+        let sessions = escucha_embed::default_sessions();
         Ok(match self {
             EncoderArg::Use => {
                 let dir = model.unwrap_or_else(escucha_embed::default_model_dir);
                 let options = escucha_embed::EncoderOptions {
-                    sessions: cores,
+                    sessions,
                     ..Default::default()
                 };
                 Box::new(escucha_embed::UseEncoder::load_with(&dir, options)?)
@@ -97,7 +95,7 @@ impl EncoderArg {
             EncoderArg::Minilm => {
                 let dir = model.unwrap_or_else(escucha_bert::default_model_dir);
                 let options = escucha_bert::BertOptions {
-                    instances: cores,
+                    instances: sessions,
                     ..Default::default()
                 };
                 Box::new(escucha_bert::BertEncoder::load_with(&dir, options)?)

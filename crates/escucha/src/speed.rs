@@ -67,7 +67,7 @@ struct Measurement {
     engine: String,
     texts: usize,
     seconds: f64,
-    peak_rss_kib: u64,
+    peak_rss_mib: Option<f64>,
 }
 
 pub fn run(args: SpeedArgs) -> Result<ExitCode> {
@@ -122,7 +122,7 @@ pub fn run(args: SpeedArgs) -> Result<ExitCode> {
                     name(&length),
                     threads,
                     m.texts as f64 / m.seconds,
-                    m.peak_rss_kib as f64 / 1024.0,
+                    m.peak_rss_mib.unwrap_or(f64::NAN),
                     m.engine
                 );
             }
@@ -244,20 +244,6 @@ fn measure(
         engine: classifier.engine().to_string(),
         texts: done,
         seconds,
-        peak_rss_kib: peak_rss_kib(),
+        peak_rss_mib: crate::bench::peak_rss_mib(std::process::id()),
     })
-}
-
-/// The process's peak resident set size (`VmHWM`), in KiB; 0 where
-/// /proc is not available.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
