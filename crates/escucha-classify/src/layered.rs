@@ -298,12 +298,22 @@ impl Classifier for LayeredClassifier {
 
     fn classify_batch(&self, inputs: &[TextInput<'_>]) -> Vec<Classification> {
         let texts: Vec<&str> = inputs.iter().map(|i| i.text).collect();
-        // Without an embedding (encoder failure) only the cues speak.
-        let Ok(embedded) = embed_texts(self.encoder.as_ref(), &texts) else {
-            return inputs
-                .iter()
-                .map(|i| self.finish(*i, self.combine(*i, None, &[])))
-                .collect();
+        // Without an embedding (encoder failure) only the cues speak, and
+        // the result says so.
+        let embedded = match embed_texts(self.encoder.as_ref(), &texts) {
+            Ok(e) => e,
+            Err(e) => {
+                // The error names the encoder and its step, never the texts.
+                tracing::warn!(error = %e, texts = inputs.len(), "sentence encoder failed; classifying this batch with the cues alone");
+                return inputs
+                    .iter()
+                    .map(|i| {
+                        let mut c = self.combine(*i, None, &[]);
+                        c.engine = crate::ENGINE.to_string();
+                        self.finish(*i, c)
+                    })
+                    .collect();
+            }
         };
         inputs
             .iter()
@@ -436,6 +446,61 @@ pub fn sentences(text: &str) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use escucha_heads::{Provenance, TrainOptions};
+
+    /// An encoder that is down.
+    struct Down;
+
+    impl SentenceEncoder for Down {
+        fn embed(&self, _: &[&str]) -> Result<Vec<Vec<f32>>, escucha_embed::EmbedError> {
+            Err(escucha_embed::EmbedError::Backend("encoder down".into()))
+        }
+        fn dimension(&self) -> usize {
+            2
+        }
+        fn version(&self) -> &str {
+            "down"
+        }
+    }
+
+    /// Heads over `Down`'s feature layout, trained on a few synthetic rows.
+    fn heads(ids: &[&str]) -> Heads {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let dim = 2 + CUE_FEATURES;
+        let features: Vec<Vec<f32>> = (0..12)
+            .map(|i| (0..dim).map(|j| ((i * 7 + j * 3) % 5) as f32).collect())
+            .collect();
+        let labels: Vec<Vec<bool>> = (0..12)
+            .map(|i| (0..ids.len()).map(|k| (i + k) % 2 == 0).collect())
+            .collect();
+        let provenance = Provenance {
+            encoder: feature_name("down"),
+            training_data_hash: "test".into(),
+        };
+        Heads::train(
+            &features,
+            &labels,
+            &ids,
+            &provenance,
+            &TrainOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_encoder_failure_falls_back_to_the_cues_and_says_so() {
+        let engine = LayeredClassifier::from_parts(
+            Box::new(Down),
+            heads(&escucha_core::taxonomy::EMOTIONS),
+            heads(&escucha_core::taxonomy::THEMES),
+        );
+        let c = engine.classify(TextInput {
+            text: "Esperé dos horas en línea y nadie me atendió",
+            language: Some(Language::Es),
+        });
+        assert_eq!(c.engine, crate::ENGINE);
+        assert!(c.themes.iter().any(|l| l.label == "long_wait"), "{c:?}");
+    }
 
     #[test]
     fn splits_sentences_with_character_spans() {
