@@ -5,6 +5,7 @@
 //! - [`rows`]: the row types and their conversion from a [`escucha_core::Record`].
 //! - [`Store`]: the connection, migrations, batched inserts with retries.
 //! - [`query`]: the aggregate and drill-down queries the API serves.
+//! - [`rollup`]: the daily rollup that keeps aggregates over months fast.
 //!
 //! Tables are `ReplacingMergeTree` keyed by the interaction and read with
 //! `FINAL`, so a replayed Kafka message never counts twice. The SQL runs on
@@ -12,6 +13,7 @@
 
 pub mod error;
 pub mod query;
+pub mod rollup;
 pub mod rows;
 pub mod schema;
 mod store;

@@ -1,7 +1,9 @@
 //! The aggregate and drill-down queries the API serves.
 //!
-//! Every query reads with `FINAL`, so replayed rows are never counted twice,
-//! and every user value reaches the SQL through the client's escaping `bind`.
+//! Aggregates go through one engine (`engine`): the daily rollup where it
+//! covers a request, `interactions FINAL` otherwise, so replayed rows are
+//! never counted twice either way. Every user value reaches the SQL through
+//! the client's escaping `bind`.
 
 use crate::error::Error;
 use crate::store::Store;
@@ -32,7 +34,7 @@ pub struct Filters {
 
 /// A value bound into a query.
 #[derive(Debug, Clone)]
-enum Arg {
+pub(crate) enum Arg {
     Str(String),
     List(Vec<String>),
     Time(i64),
@@ -40,21 +42,50 @@ enum Arg {
 
 /// SQL text plus its bound values, in order.
 #[derive(Debug, Default, Clone)]
-struct Sql {
+pub(crate) struct Sql {
     text: String,
     args: Vec<Arg>,
 }
 
+/// A ClickHouse string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 impl Sql {
-    fn push(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
     }
 
-    fn arg(&mut self, a: Arg) -> &mut Self {
+    pub(crate) fn arg(&mut self, a: Arg) -> &mut Self {
         self.text.push('?');
         self.args.push(a);
         self
+    }
+
+    /// The text with every bound value written in as a literal, for
+    /// statements assembled around it (`?` only ever marks a value here).
+    pub(crate) fn inline(&self) -> String {
+        let mut args = self.args.iter();
+        let mut out = String::with_capacity(self.text.len());
+        for c in self.text.chars() {
+            match (c, args.clone().next()) {
+                ('?', Some(_)) => {
+                    out.push_str(&match args.next() {
+                        Some(Arg::Str(s)) => quote(s),
+                        Some(Arg::List(l)) => format!(
+                            "[{}]",
+                            l.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ")
+                        ),
+                        Some(Arg::Time(t)) => t.to_string(),
+                        None => String::new(),
+                    });
+                }
+                _ => out.push(c),
+            }
+        }
+        out
     }
 
     fn query(&self, store: &Store) -> clickhouse::query::Query {
@@ -68,6 +99,12 @@ impl Sql {
         }
         q
     }
+}
+
+/// Appends another SQL fragment with its bound values.
+fn append(to: &mut Sql, from: &Sql) {
+    to.text.push_str(&from.text);
+    to.args.extend(from.args.iter().cloned());
 }
 
 impl Filters {
@@ -160,59 +197,6 @@ fn negative_array() -> String {
 fn sql_array(ids: &[&str]) -> String {
     let ids: Vec<String> = ids.iter().map(|e| format!("'{e}'")).collect();
     format!("[{}]", ids.join(", "))
-}
-
-/// Score-count columns, each restricted by `cond` (an SQL boolean).
-/// Comparisons on Nullable columns are wrapped in `ifNull` so every column
-/// is a plain `UInt64` (ClickHouse 18.16 keeps them Nullable otherwise).
-fn score_columns(cond: &str) -> String {
-    format!(
-        "toUInt64(countIf({cond} AND isNotNull(nps))) AS nps_n, \
-         toUInt64(countIf({cond} AND ifNull(nps >= 9, 0))) AS promoters, \
-         toUInt64(countIf({cond} AND ifNull(nps <= 6, 0))) AS detractors, \
-         toUInt64(countIf({cond} AND isNotNull(csat))) AS csat_n, \
-         toUInt64(countIf({cond} AND ifNull(csat >= 4, 0))) AS csat_top2, \
-         toUInt64(sumIf(ifNull(csat, 0), {cond})) AS csat_sum, \
-         toUInt64(countIf({cond} AND isNotNull(ces))) AS ces_n, \
-         toUInt64(countIf({cond} AND ifNull(ces >= 5, 0))) AS ces_top, \
-         toUInt64(sumIf(ifNull(ces, 0), {cond})) AS ces_sum"
-    )
-}
-
-/// Row types whose trailing columns are [`score_columns`].
-macro_rules! with_scores {
-    ($(#[$m:meta])* struct $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Row, Deserialize)]
-        struct $name {
-            $($field: $ty,)*
-            nps_n: u64,
-            promoters: u64,
-            detractors: u64,
-            csat_n: u64,
-            csat_top2: u64,
-            csat_sum: u64,
-            ces_n: u64,
-            ces_top: u64,
-            ces_sum: u64,
-        }
-
-        impl $name {
-            fn scores(&self) -> ScoreCounts {
-                ScoreCounts {
-                    nps_n: self.nps_n,
-                    promoters: self.promoters,
-                    detractors: self.detractors,
-                    csat_n: self.csat_n,
-                    csat_top2: self.csat_top2,
-                    csat_sum: self.csat_sum,
-                    ces_n: self.ces_n,
-                    ces_top: self.ces_top,
-                    ces_sum: self.ces_sum,
-                }
-            }
-        }
-    };
 }
 
 /// NPS on 0–10: % promoters (9–10) − % detractors (0–6).
@@ -359,22 +343,6 @@ pub struct Summary {
     pub themes: Vec<LabelCount>,
 }
 
-with_scores!(
-    struct TotalsRow {
-        interactions: u64,
-        surveys: u64,
-        transcripts: u64,
-        with_text: u64,
-        started_negative: u64,
-        recovered: u64,
-        empathy_n: u64,
-        empathy_sum: f64,
-        loyal: u64,
-        detracting: u64,
-    }
-);
-
-#[derive(Row, Deserialize)]
 struct LabelCountRow {
     label: String,
     count: u64,
@@ -388,15 +356,6 @@ pub enum LabelKind {
     Theme,
 }
 
-impl LabelKind {
-    fn column(self) -> &'static str {
-        match self {
-            LabelKind::Emotion => "emotions",
-            LabelKind::Theme => "themes",
-        }
-    }
-}
-
 fn share(count: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
@@ -406,51 +365,40 @@ fn share(count: u64, total: u64) -> f64 {
 }
 
 impl Store {
-    async fn totals(&self, f: &Filters) -> Result<TotalsRow, Error> {
-        let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT toUInt64(count()) AS interactions, \
-             toUInt64(countIf(kind = 'survey')) AS surveys, \
-             toUInt64(countIf(kind = 'transcript')) AS transcripts, \
-             toUInt64(countIf(has_text = 1)) AS with_text, \
-             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}))) AS started_negative, \
-             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}) \
-                 AND hasAny(last_emotions, ['relief', 'gratitude']))) AS recovered, \
-             toUInt64(countIf(isNotNull(agent_empathy))) AS empathy_n, \
-             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, \
-             toUInt64(countIf(has_text = 1 AND hasAny(emotions, {loyal}))) AS loyal, \
-             toUInt64(countIf(has_text = 1 AND hasAny(emotions, {detracting}))) AS detracting, {} \
-             FROM interactions FINAL WHERE 1",
-            score_columns("1"),
-            neg = negative_array(),
-            loyal = sql_array(&escucha_core::taxonomy::LOYALTY_EMOTIONS),
-            detracting = sql_array(&escucha_core::taxonomy::DETRACTING_EMOTIONS)
-        ));
-        f.conditions(&mut sql);
-        Ok(sql.query(self).fetch_one::<TotalsRow>().await?)
+    async fn totals(&self, f: &Filters, need: Need) -> Result<Measures, Error> {
+        self.aggregate_one(f, need).await
     }
 
+    /// Interactions per label, most frequent first.
     async fn label_counts(
         &self,
         f: &Filters,
         kind: LabelKind,
     ) -> Result<Vec<LabelCountRow>, Error> {
-        let col = kind.column();
-        let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT label, toUInt64(count()) AS count FROM (SELECT {col} FROM interactions FINAL WHERE 1"
-        ));
-        f.conditions(&mut sql);
-        sql.push(&format!(
-            ") ARRAY JOIN {col} AS label GROUP BY label ORDER BY count DESC, label"
-        ));
-        Ok(sql.query(self).fetch_all::<LabelCountRow>().await?)
+        let rows = self
+            .aggregate(f, &[Key::Label(kind.into())], Need::COUNTS)
+            .await?;
+        let mut out: Vec<LabelCountRow> = rows
+            .into_iter()
+            .filter_map(|(k, m)| {
+                Some(LabelCountRow {
+                    label: k.into_iter().next()?,
+                    count: m.interactions,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+        Ok(out)
     }
 
     /// Interactions, surveys, NPS/CSAT/CES with their n, and counts and
     /// shares per emotion and theme.
     pub async fn summary(&self, f: &Filters, min_n: u64) -> Result<Summary, Error> {
-        let totals = self.totals(f).await?;
+        let (totals, emotions, themes) = tokio::try_join!(
+            self.totals(f, Need::COUNTS | Need::MOOD | Need::SCORES),
+            self.label_counts(f, LabelKind::Emotion),
+            self.label_counts(f, LabelKind::Theme)
+        )?;
         let to_counts = |rows: Vec<LabelCountRow>| {
             rows.into_iter()
                 .map(|r| LabelCount {
@@ -460,8 +408,8 @@ impl Store {
                 })
                 .collect()
         };
-        let emotions = to_counts(self.label_counts(f, LabelKind::Emotion).await?);
-        let themes = to_counts(self.label_counts(f, LabelKind::Theme).await?);
+        let emotions = to_counts(emotions);
+        let themes = to_counts(themes);
         Ok(Summary {
             interactions: totals.interactions,
             surveys: totals.surveys,
@@ -499,17 +447,6 @@ pub enum Interval {
     Month,
 }
 
-impl Interval {
-    fn bucket_expr(self) -> &'static str {
-        match self {
-            Interval::Hour => "toStartOfHour(occurred_at)",
-            Interval::Day => "toStartOfDay(occurred_at)",
-            Interval::Week => "toDateTime(toMonday(occurred_at))",
-            Interval::Month => "toDateTime(toStartOfMonth(occurred_at))",
-        }
-    }
-}
-
 /// One bucket of a label time series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoint {
@@ -526,21 +463,6 @@ pub struct SeriesPoint {
     pub counts: BTreeMap<String, u64>,
 }
 
-with_scores!(
-    struct BucketTotalRow {
-        bucket: u32,
-        volume: u64,
-        with_text: u64,
-    }
-);
-
-#[derive(Row, Deserialize)]
-struct BucketLabelRow {
-    bucket: u32,
-    label: String,
-    count: u64,
-}
-
 impl Store {
     /// Counts per label and time bucket, with each bucket's volume and
     /// NPS, CSAT and CES (withheld below `min_n` answers).
@@ -551,55 +473,42 @@ impl Store {
         interval: Interval,
         min_n: u64,
     ) -> Result<Vec<SeriesPoint>, Error> {
-        let bucket = interval.bucket_expr();
-        let col = kind.column();
-        let mut totals = Sql::default();
-        totals.push(&format!(
-            "SELECT toUInt32({bucket}) AS bucket, toUInt64(count()) AS volume, \
-             toUInt64(countIf(has_text = 1)) AS with_text, {} \
-             FROM interactions FINAL WHERE 1",
-            score_columns("1")
-        ));
-        f.conditions(&mut totals);
-        totals.push(" GROUP BY bucket ORDER BY bucket");
-        let mut labels = Sql::default();
-        labels.push(&format!(
-            "SELECT toUInt32({bucket}) AS bucket, label, toUInt64(count()) AS count \
-             FROM (SELECT occurred_at, {col} FROM interactions FINAL WHERE 1"
-        ));
-        f.conditions(&mut labels);
-        labels.push(&format!(
-            ") ARRAY JOIN {col} AS label GROUP BY bucket, label ORDER BY bucket, label"
-        ));
-        let totals = totals.query(self).fetch_all::<BucketTotalRow>().await?;
-        let labels = labels.query(self).fetch_all::<BucketLabelRow>().await?;
+        let by_bucket = [Key::Bucket(interval)];
+        let by_label = [Key::Bucket(interval), Key::Label(kind.into())];
+        let (totals, labels) = tokio::try_join!(
+            self.aggregate(f, &by_bucket, Need::COUNTS | Need::SCORES),
+            self.aggregate(f, &by_label, Need::COUNTS)
+        )?;
+        let bucket = |k: &[String]| k.first().and_then(|b| b.parse::<u32>().ok());
         let mut points: BTreeMap<u32, SeriesPoint> = totals
             .into_iter()
-            .map(|t| {
-                let start = DateTime::from_timestamp(i64::from(t.bucket), 0).unwrap_or_default();
-                (
-                    t.bucket,
+            .filter_map(|(k, t)| {
+                let b = bucket(&k)?;
+                let start = DateTime::from_timestamp(i64::from(b), 0).unwrap_or_default();
+                Some((
+                    b,
                     SeriesPoint {
                         start,
-                        volume: t.volume,
+                        volume: t.interactions,
                         with_text: t.with_text,
                         nps: t.scores().nps(min_n),
                         csat: t.scores().csat(min_n),
                         ces: t.scores().ces(min_n),
                         counts: BTreeMap::new(),
                     },
-                )
+                ))
             })
             .collect();
-        for l in labels {
-            if let Some(p) = points.get_mut(&l.bucket) {
-                p.counts.insert(l.label, l.count);
+        for (k, m) in labels {
+            if let (Some(b), Some(label)) = (bucket(&k), k.get(1)) {
+                if let Some(p) = points.get_mut(&b) {
+                    p.counts.insert(label.clone(), m.interactions);
+                }
             }
         }
         Ok(points.into_values().collect())
     }
 }
-
 /// A process gap with its volume, trend and effect on scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
@@ -628,14 +537,6 @@ pub struct Gaps {
     pub gaps: Vec<Gap>,
 }
 
-with_scores!(
-    struct GapRow {
-        label: String,
-        count: u64,
-        previous_count: u64,
-    }
-);
-
 impl Store {
     /// Themes ranked by volume in `[from, to)`, compared with the period of
     /// the same length just before; NPS and CSAT of answers with and without
@@ -658,49 +559,50 @@ impl Store {
             to: Some(from),
             ..f.clone()
         };
-        let totals = self.totals(&current).await?;
-        let prev_totals = self.totals(&previous).await?;
-        let scores = score_columns("cur");
-        let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT label, toUInt64(countIf(cur)) AS count, toUInt64(countIf(NOT cur)) AS previous_count, {scores} \
-             FROM (SELECT themes, nps, csat, ces, occurred_at >= toDateTime("
-        ))
-        .arg(Arg::Time(from.timestamp()))
-        .push(") AS cur FROM interactions FINAL WHERE 1");
-        Filters {
-            from: Some(previous_from),
-            to: Some(to),
-            ..f.without_time()
+        let theme = [Key::Label(Family::Theme)];
+        let (totals, prev_totals, now, before) = tokio::try_join!(
+            self.totals(&current, Need::COUNTS | Need::SCORES),
+            self.totals(&previous, Need::COUNTS),
+            self.aggregate(&current, &theme, Need::COUNTS | Need::SCORES),
+            self.aggregate(&previous, &theme, Need::COUNTS)
+        )?;
+        // Per theme: this period's measures and the previous period's count.
+        let mut by: BTreeMap<String, (Measures, u64)> = BTreeMap::new();
+        for (k, m) in now {
+            if let Some(label) = k.into_iter().next() {
+                by.entry(label).or_default().0 = m;
+            }
         }
-        .conditions(&mut sql);
-        sql.push(") ARRAY JOIN themes AS label GROUP BY label ORDER BY count DESC, label");
-        let rows = sql.query(self).fetch_all::<GapRow>().await?;
-        let gaps = rows
+        for (k, m) in before {
+            if let Some(label) = k.into_iter().next() {
+                by.entry(label).or_default().1 = m.interactions;
+            }
+        }
+        let mut gaps: Vec<Gap> = by
             .into_iter()
-            .filter(|r| r.count > 0 || r.previous_count > 0)
-            .map(|r| {
-                let with = r.scores();
+            .map(|(label, (m, previous_count))| {
+                let count = m.interactions;
+                let with = m.scores();
                 let without = totals.scores().minus(&with);
                 Gap {
-                    share: share(r.count, totals.with_text),
-                    previous_share: share(r.previous_count, prev_totals.with_text),
-                    change: (r.previous_count > 0).then(|| {
+                    share: share(count, totals.with_text),
+                    previous_share: share(previous_count, prev_totals.with_text),
+                    change: (previous_count > 0).then(|| {
                         round1(
-                            (r.count as f64 - r.previous_count as f64) * 100.0
-                                / r.previous_count as f64,
+                            (count as f64 - previous_count as f64) * 100.0 / previous_count as f64,
                         )
                     }),
                     nps_with: with.nps(min_n),
                     nps_without: without.nps(min_n),
                     csat_with: with.csat(min_n),
                     csat_without: without.csat(min_n),
-                    theme: r.label,
-                    count: r.count,
-                    previous_count: r.previous_count,
+                    theme: label,
+                    count,
+                    previous_count,
                 }
             })
             .collect();
+        gaps.sort_by(|a, b| b.count.cmp(&a.count).then(a.theme.cmp(&b.theme)));
         Ok(Gaps {
             from,
             to,
@@ -811,6 +713,7 @@ struct TurnListRow {
     at: Option<u32>,
     language: String,
     text: String,
+    version: u64,
 }
 
 #[derive(Row, Deserialize)]
@@ -824,6 +727,35 @@ struct LabelListRow {
     evidence_start: Vec<u32>,
     evidence_end: Vec<u32>,
     engine: String,
+    version: u64,
+}
+
+/// Keeps the newest version of each key, as `FINAL` would (without its
+/// merge, which costs more than the few rows of a page).
+fn newest<T, K: Ord>(rows: Vec<T>, key: impl Fn(&T) -> K, version: impl Fn(&T) -> u64) -> Vec<T> {
+    let mut best: BTreeMap<K, T> = BTreeMap::new();
+    for r in rows {
+        let k = key(&r);
+        match best.get(&k) {
+            Some(b) if version(b) >= version(&r) => {}
+            _ => {
+                best.insert(k, r);
+            }
+        }
+    }
+    best.into_values().collect()
+}
+
+/// `(?, ?, …)`: a list for `IN`, each value bound.
+fn in_list(sql: &mut Sql, values: &[String]) {
+    sql.push("(");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.arg(Arg::Str(v.clone()));
+    }
+    sql.push(")");
 }
 
 fn ts(secs: u32) -> DateTime<Utc> {
@@ -839,6 +771,70 @@ impl Store {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Page, Error> {
+        // Newest first: look in the newest hour before the end of the range
+        // (or the cursor), then a day, a week, a month, then everything, and stop
+        // at the first window holding more than a page — rows outside it are
+        // all older, so the page is the same as from one scan of the range.
+        #[derive(Row, Deserialize)]
+        struct Newest {
+            t: u32,
+        }
+        let end = match (
+            after.map(|c| c.occurred_at + 1),
+            f.to.map(|t| t.timestamp()),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let end = match end {
+            Some(e) => e,
+            None => {
+                let newest = self
+                    .client()
+                    .query("SELECT toUInt32(max(occurred_at)) AS t FROM interactions")
+                    .fetch_one::<Newest>()
+                    .await?;
+                i64::from(newest.t) + 1
+            }
+        };
+        let start = f.from.map(|t| t.timestamp());
+        let mut rows = Vec::new();
+        for hours in [1, 24, 7 * 24, 35 * 24, 0] {
+            let lo = (hours > 0).then(|| end - hours * 3600);
+            let whole = match (lo, start) {
+                (None, _) => true,
+                (Some(lo), Some(s)) => lo <= s,
+                (Some(_), None) => false,
+            };
+            rows = self
+                .list_window(f, after, lo.filter(|_| !whole), limit)
+                .await?;
+            if whole || rows.len() > limit as usize {
+                break;
+            }
+        }
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| Cursor {
+                occurred_at: i64::from(r.occurred_at),
+                pipeline: r.pipeline.clone(),
+                interaction_id: r.interaction_id.clone(),
+            })
+        } else {
+            None
+        };
+        self.with_turns(rows, next).await
+    }
+
+    /// At most `limit + 1` rows of the drill-down, newest first, from
+    /// `since` on (when given).
+    async fn list_window(
+        &self,
+        f: &Filters,
+        after: Option<&Cursor>,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ListRow>, Error> {
         let mut sql = Sql::default();
         sql.push(
             "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
@@ -846,6 +842,11 @@ impl Store {
              agent_empathy, emotions, themes FROM interactions FINAL WHERE 1",
         );
         f.conditions(&mut sql);
+        if let Some(since) = since {
+            sql.push(" AND occurred_at >= toDateTime(")
+                .arg(Arg::Time(since))
+                .push(")");
+        }
         if let Some(c) = after {
             let t = Arg::Time(c.occurred_at);
             sql.push(" AND (occurred_at < toDateTime(")
@@ -864,17 +865,11 @@ impl Store {
             " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC LIMIT {}",
             u64::from(limit) + 1
         ));
-        let mut rows = sql.query(self).fetch_all::<ListRow>().await?;
-        let next = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| Cursor {
-                occurred_at: i64::from(r.occurred_at),
-                pipeline: r.pipeline.clone(),
-                interaction_id: r.interaction_id.clone(),
-            })
-        } else {
-            None
-        };
+        Ok(sql.query(self).fetch_all::<ListRow>().await?)
+    }
+
+    /// The page's items with their redacted turns and labels.
+    async fn with_turns(&self, rows: Vec<ListRow>, next: Option<Cursor>) -> Result<Page, Error> {
         if rows.is_empty() {
             return Ok(Page {
                 items: vec![],
@@ -895,37 +890,59 @@ impl Store {
                 .arg(Arg::Time(i64::from(last)))
                 .push(")");
         };
-        let pipelines: BTreeSet<&str> = rows.iter().map(|r| r.pipeline.as_str()).collect();
+        // `IN` lists use the tables' sort keys (turns: pipeline,
+        // interaction_id; labels: by day); duplicates of replayed rows are
+        // dropped here rather than by FINAL.
+        let pipelines: Vec<String> = rows
+            .iter()
+            .map(|r| r.pipeline.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut turns = Sql::default();
         turns.push(
             "SELECT pipeline, interaction_id, turn_index, speaker, \
-                 if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text \
-                 FROM turns FINAL WHERE pipeline IN (",
+                 if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text, version \
+                 FROM turns WHERE pipeline IN ",
         );
-        for (i, p) in pipelines.iter().enumerate() {
-            if i > 0 {
-                turns.push(", ");
-            }
-            turns.arg(Arg::Str((*p).to_string()));
-        }
-        turns
-            .push(") AND has(")
-            .arg(Arg::List(ids.clone()))
-            .push(", interaction_id)");
+        in_list(&mut turns, &pipelines);
+        turns.push(" AND interaction_id IN ");
+        in_list(&mut turns, &ids);
         bounds(&mut turns);
-        turns.push(" ORDER BY turn_index");
-        let turns = turns.query(self).fetch_all::<TurnListRow>().await?;
         let mut labels = Sql::default();
-        labels
-            .push(
-                "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
-                 evidence_start, evidence_end, engine FROM labels FINAL WHERE has(",
-            )
-            .arg(Arg::List(ids))
-            .push(", interaction_id)");
+        labels.push(
+            "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
+             evidence_start, evidence_end, engine, version FROM labels WHERE interaction_id IN ",
+        );
+        in_list(&mut labels, &ids);
         bounds(&mut labels);
-        labels.push(" ORDER BY confidence DESC, label");
-        let labels = labels.query(self).fetch_all::<LabelListRow>().await?;
+        let (turns, labels) = tokio::try_join!(
+            turns.query(self).fetch_all::<TurnListRow>(),
+            labels.query(self).fetch_all::<LabelListRow>()
+        )?;
+        let turns = newest(
+            turns,
+            |t| (t.pipeline.clone(), t.interaction_id.clone(), t.turn_index),
+            |t| t.version,
+        );
+        let mut labels = newest(
+            labels,
+            |l| {
+                (
+                    l.pipeline.clone(),
+                    l.interaction_id.clone(),
+                    l.turn_index,
+                    l.label_kind.clone(),
+                    l.label.clone(),
+                )
+            },
+            |l| l.version,
+        );
+        labels.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(a.label.cmp(&b.label))
+        });
         let items = rows
             .into_iter()
             .map(|r| {
@@ -1005,18 +1022,60 @@ pub struct PipelineStored {
 }
 
 impl Store {
-    /// Stored interactions per pipeline.
+    /// Stored interactions per pipeline, with the newest ingest and
+    /// interaction times.
     pub async fn pipeline_counts(&self) -> Result<Vec<PipelineStored>, Error> {
-        Ok(self
+        #[derive(Row, Deserialize)]
+        struct Times {
+            pipeline: String,
+            last_ingested_at: u32,
+            last_occurred_at: u32,
+        }
+        let counts = self
+            .aggregate(
+                &Filters::default(),
+                &[Key::Col("pipeline"), Key::Date(DatePart::Day)],
+                Need::COUNTS,
+            )
+            .await?;
+        // The newest day of each pipeline bounds the scan for its latest times
+        // (a maximum needs no deduplication, so no FINAL).
+        let mut per: BTreeMap<String, (u64, String)> = BTreeMap::new();
+        for (k, m) in counts {
+            if let [pipeline, day] = k.as_slice() {
+                let e = per.entry(pipeline.clone()).or_default();
+                e.0 += m.interactions;
+                if *day > e.1 {
+                    e.1 = day.clone();
+                }
+            }
+        }
+        let Some(since) = per.values().map(|(_, d)| d.clone()).min() else {
+            return Ok(Vec::new());
+        };
+        let times = self
             .client()
             .query(
-                "SELECT pipeline, toUInt64(count()) AS interactions, \
-                 toUInt32(max(ingested_at)) AS last_ingested_at, \
+                "SELECT pipeline, toUInt32(max(ingested_at)) AS last_ingested_at, \
                  toUInt32(max(occurred_at)) AS last_occurred_at \
-                 FROM interactions FINAL GROUP BY pipeline ORDER BY pipeline",
+                 FROM interactions WHERE occurred_at >= toDateTime(toDate(?), 'UTC') GROUP BY pipeline",
             )
-            .fetch_all::<PipelineStored>()
-            .await?)
+            .bind(since.as_str())
+            .fetch_all::<Times>()
+            .await?;
+        Ok(per
+            .into_iter()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(pipeline, (interactions, _))| {
+                let t = times.iter().find(|t| t.pipeline == pipeline);
+                PipelineStored {
+                    last_ingested_at: t.map_or(0, |t| t.last_ingested_at),
+                    last_occurred_at: t.map_or(0, |t| t.last_occurred_at),
+                    pipeline,
+                    interactions,
+                }
+            })
+            .collect())
     }
 
     /// Distinct values of a dimension, most frequent first (for filter pickers).
@@ -1025,20 +1084,20 @@ impl Store {
         dimension: Dimension,
         limit: u32,
     ) -> Result<Vec<String>, Error> {
-        #[derive(Row, Deserialize)]
-        struct V {
-            v: String,
-        }
-        let col = dimension.column();
-        let rows = self
-            .client()
-            .query(&format!(
-                "SELECT {col} AS v FROM interactions WHERE {col} != '' \
-                 GROUP BY v ORDER BY count() DESC, v LIMIT {limit}"
-            ))
-            .fetch_all::<V>()
+        let mut rows = self
+            .aggregate(
+                &Filters::default(),
+                &[Key::Col(dimension.column())],
+                Need::COUNTS,
+            )
             .await?;
-        Ok(rows.into_iter().map(|r| r.v).collect())
+        rows.retain(|(k, m)| k.first().is_some_and(|v| !v.is_empty()) && m.interactions > 0);
+        rows.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(&b.0)));
+        Ok(rows
+            .into_iter()
+            .take(limit as usize)
+            .filter_map(|(k, _)| k.into_iter().next())
+            .collect())
     }
 }
 
@@ -1167,35 +1226,11 @@ pub struct Kpis {
     /// source sends one).
     pub resolution_rate: Option<f64>,
     /// Contacts preceded within the window by another contact of the same
-    /// customer (keyed id, any channel) about the same issue (a shared theme,
-    /// or the earlier contact named as `related_id`) ÷ contacts with a
-    /// customer key.
+    /// customer (keyed id, any channel, whatever the other filters, also
+    /// before the range) about the same issue (a shared theme, or the
+    /// earlier contact named as `related_id`) ÷ contacts with a customer key.
     pub repeat_contact_rate: Option<f64>,
     pub repeat_window_days: u32,
-}
-
-#[derive(Row, Deserialize)]
-struct KpiRow {
-    contacts: u64,
-    handle_n: u64,
-    handle_sum: f64,
-    wait_n: u64,
-    wait_sum: f64,
-    transfers_n: u64,
-    transferred: u64,
-    bot_sessions: u64,
-    bot_contained: u64,
-    escalation_n: u64,
-    /// Aliases must not repeat a column name on ClickHouse 18.16.
-    escalated_count: u64,
-    resolution_n: u64,
-    resolved_count: u64,
-}
-
-#[derive(Row, Deserialize)]
-struct RepeatRow {
-    keyed: u64,
-    repeats: u64,
 }
 
 fn rate(part: u64, whole: u64, min_n: u64) -> Option<f64> {
@@ -1210,32 +1245,9 @@ impl Store {
         repeat_window_days: u32,
         min_n: u64,
     ) -> Result<Kpis, Error> {
-        let mut sql = Sql::default();
-        sql.push(
-            "SELECT toUInt64(count()) AS contacts, \
-             toUInt64(countIf(isNotNull(handle_seconds))) AS handle_n, \
-             toFloat64(sum(ifNull(handle_seconds, 0))) AS handle_sum, \
-             toUInt64(countIf(isNotNull(wait_seconds))) AS wait_n, \
-             toFloat64(sum(ifNull(wait_seconds, 0))) AS wait_sum, \
-             toUInt64(countIf(isNotNull(transfers))) AS transfers_n, \
-             toUInt64(countIf(ifNull(transfers, 0) > 0)) AS transferred, \
-             toUInt64(countIf(ifNull(bot_involved, 0) = 1)) AS bot_sessions, \
-             toUInt64(countIf(ifNull(bot_involved, 0) = 1 AND ifNull(escalated, 0) = 0)) AS bot_contained, \
-             toUInt64(countIf(isNotNull(escalated))) AS escalation_n, \
-             toUInt64(countIf(ifNull(escalated, 0) = 1)) AS escalated_count, \
-             toUInt64(countIf(isNotNull(resolved))) AS resolution_n, \
-             toUInt64(countIf(ifNull(resolved, 0) = 1)) AS resolved_count \
-             FROM interactions FINAL WHERE kind != 'survey'",
-        );
-        f.conditions(&mut sql);
-        let k = sql.query(self).fetch_one::<KpiRow>().await?;
-        // Repeat contacts: same customer, same issue (a shared theme or the
-        // related id), any channel, within the window (see `repeat_flags`).
-        let mut sql = Sql::default();
-        sql.push("SELECT toUInt64(count()) AS keyed, toUInt64(sum(is_repeat)) AS repeats FROM (");
-        analytics::repeat_flags(&mut sql, f, repeat_window_days);
-        sql.push(")");
-        let r = sql.query(self).fetch_one::<RepeatRow>().await?;
+        let k = self
+            .aggregate_one(f, Need::COUNTS | Need::OPS | Need::REPEATS)
+            .await?;
         let mean = |sum: f64, n: u64| (n >= min_n.max(1)).then(|| round1(sum / n as f64));
         Ok(Kpis {
             contacts: k.contacts,
@@ -1245,12 +1257,13 @@ impl Store {
             bot_containment: rate(k.bot_contained, k.bot_sessions, min_n),
             escalation_rate: rate(k.escalated_count, k.escalation_n, min_n),
             resolution_rate: rate(k.resolved_count, k.resolution_n, min_n),
-            repeat_contact_rate: rate(r.repeats, r.keyed, min_n),
+            repeat_contact_rate: rate(k.repeats(repeat_window_days), k.keyed_contacts, min_n),
             repeat_window_days,
         })
     }
 }
 
-// Declared last: it uses the `with_scores!` macro defined above.
 mod analytics;
+pub(crate) mod engine;
 pub use analytics::*;
+pub use engine::{DatePart, Family, Key, Measures, Need};

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../migrations/0003_alerts.sql"),
     },
+    Migration {
+        version: 4,
+        name: "rollup",
+        sql: include_str!("../migrations/0004_rollup.sql"),
+    },
 ];
 
 /// Where the schema goes.
@@ -154,6 +159,8 @@ fn shard_key(table: &str) -> &'static str {
     match table {
         "schema_migrations" => "version",
         "alerts_sent" => "anomaly_id",
+        // A day's rollup rows live on one shard, with their markers.
+        "rollup" => "day",
         _ => "interaction_id",
     }
 }

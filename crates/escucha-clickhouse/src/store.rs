@@ -1,8 +1,11 @@
 use crate::error::Error;
+use crate::rollup::RollupState;
 use crate::rows::Rows;
 use crate::schema::{Target, MIGRATIONS};
 use clickhouse::{Client, Row};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to reach ClickHouse.
@@ -47,6 +50,7 @@ pub struct Store {
     client: Client,
     config: ClickHouseConfig,
     server_version: String,
+    pub(crate) rollup: Arc<RollupState>,
 }
 
 #[derive(Row, Deserialize)]
@@ -86,6 +90,7 @@ impl Store {
             client,
             config,
             server_version,
+            rollup: Arc::default(),
         })
     }
 
@@ -174,12 +179,22 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        // The days written read from the table until the rollup has them:
+        // marked before the write and again after it, so a rewrite that
+        // overlaps the write never clears them.
+        let days: BTreeSet<chrono::NaiveDate> = rows
+            .interactions
+            .iter()
+            .map(|r| r.occurred_at.date_naive())
+            .collect();
+        self.rollup.mark(days.iter().copied());
         let started = Instant::now();
         let mut delay = Duration::from_millis(200);
         let attempts = self.config.insert_attempts.max(1);
         for attempt in 1..=attempts {
             match self.write_once(rows).await {
                 Ok(()) => {
+                    self.rollup.mark(days.iter().copied());
                     metrics::histogram!("escucha_clickhouse_write_seconds")
                         .record(started.elapsed().as_secs_f64());
                     return Ok(());

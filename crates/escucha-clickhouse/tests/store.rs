@@ -37,7 +37,7 @@ async fn fresh_store(name: &str) -> Store {
         .execute()
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "migrations apply once"
@@ -738,8 +738,9 @@ async fn kpis_match_hand_counts() {
             .repeat_contact_rate,
         Some(40.0)
     );
-    // Filters restrict both sides: on WhatsApp alone (c5–c8, d1, d2), c6's
-    // related contact c4 (chat) is out, so only d2 repeats → 1 of 6.
+    // Filters choose the contacts counted, not the earlier ones: on WhatsApp
+    // (c5–c8, d1, d2), c6 still repeats its chat contact c4 (cross-channel),
+    // and d2 repeats d1 → 2 of 6.
     let whatsapp = Filters {
         channel: vec!["whatsapp".into()],
         ..Default::default()
@@ -750,7 +751,7 @@ async fn kpis_match_hand_counts() {
             .await
             .unwrap()
             .repeat_contact_rate,
-        Some(16.7)
+        Some(33.3)
     );
     // Small samples are withheld.
     assert_eq!(

@@ -161,6 +161,18 @@ pub async fn migrate(config: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn rollup(config: Option<&Path>) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let store = connect_store(&config).await?;
+    store.migrate().await?;
+    let report = store.refresh_rollup().await?;
+    println!(
+        "rollup up to date: {} days rewritten in {:.1} s (database {})",
+        report.days, report.seconds, config.clickhouse.database
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn pipelines(config: Option<&Path>, command: PipelinesCommand) -> Result<ExitCode> {
     match command {
         PipelinesCommand::Validate { paths } => {

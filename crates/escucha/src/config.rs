@@ -346,6 +346,14 @@ pub struct ApiSection {
     /// Static dashboard directory served at `/` (default: `dashboards/web/dist`
     /// when it exists).
     pub dashboard_dir: Option<PathBuf>,
+    /// Keep the daily rollup up to date and answer aggregates from it.
+    pub rollup: bool,
+    /// Milliseconds between a write and the rewrite of its days in the rollup
+    /// (until then, queries read those days from the table).
+    pub rollup_delay_ms: u64,
+    /// Seconds between two comparisons of every day's rollup with the table
+    /// (catches writes by other processes).
+    pub rollup_check_seconds: u64,
 }
 
 /// Where `npm run build` puts the web dashboard, relative to the working directory.
@@ -359,6 +367,9 @@ impl Default for ApiSection {
             min_sample: 5,
             tokens: vec![],
             dashboard_dir: None,
+            rollup: true,
+            rollup_delay_ms: 2000,
+            rollup_check_seconds: 60,
         }
     }
 }

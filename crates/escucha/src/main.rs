@@ -39,6 +39,8 @@ enum Command {
     Run(commands::RunArgs),
     /// Apply ClickHouse migrations.
     Migrate,
+    /// Bring the daily rollup up to date with the interactions (`escucha run` does this on its own).
+    Rollup,
     /// Validate or try pipeline files.
     #[command(subcommand)]
     Pipelines(commands::PipelinesCommand),
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => serve::run(config, args).await,
             Command::Migrate => commands::migrate(config).await,
+            Command::Rollup => commands::rollup(config).await,
             Command::Pipelines(c) => commands::pipelines(config, c).await,
             Command::Classify => commands::classify(config).await,
             Command::Produce(args) => commands::produce(config, args).await,

@@ -102,6 +102,19 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_signal(shutdown.clone()));
+    if config.api.rollup {
+        let maintain = store.clone().maintain_rollup(
+            Duration::from_millis(config.api.rollup_delay_ms),
+            Duration::from_secs(config.api.rollup_check_seconds.max(1)),
+        );
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = maintain => {}
+                () = token.cancelled() => {}
+            }
+        });
+    }
 
     let mut runtimes = Vec::new();
     let mut ingest_tasks = None;

@@ -114,12 +114,6 @@ pub fn impact_of(
     Some((round1(diff), [round1(diff - half), round1(diff + half)]))
 }
 
-with_scores!(
-    struct ImpactRow {
-        label: String,
-    }
-);
-
 impl Store {
     /// Impact of each theme or emotion on NPS or CSAT among the answers
     /// matching the filters.
@@ -130,30 +124,24 @@ impl Store {
         by: LabelKind,
         min_n: u64,
     ) -> Result<Impact, Error> {
-        let totals = self.totals(f).await?;
+        let keys = [Key::Label(by.into())];
+        let need = Need::COUNTS | Need::SCORES;
+        let (totals, rows) =
+            tokio::try_join!(self.totals(f, need), self.aggregate(f, &keys, need))?;
         let all = totals.scores();
-        let col = by.column();
-        let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT label, {} FROM (SELECT {col}, nps, csat, ces FROM interactions FINAL WHERE 1",
-            score_columns("1")
-        ));
-        f.conditions(&mut sql);
-        sql.push(&format!(") ARRAY JOIN {col} AS label GROUP BY label"));
-        let rows = sql.query(self).fetch_all::<ImpactRow>().await?;
         let mut items: Vec<ImpactItem> = rows
             .into_iter()
-            .map(|r| {
-                let with = r.scores();
+            .filter_map(|(k, m)| {
+                let with = m.scores();
                 let without = all.minus(&with);
                 let diff = impact_of(metric, &with, &without, min_n);
-                ImpactItem {
+                Some(ImpactItem {
                     with: score_n(metric, &with, min_n),
                     without: score_n(metric, &without, min_n),
                     impact: diff.map(|d| d.0),
                     ci95: diff.map(|d| d.1),
-                    label: r.label,
-                }
+                    label: k.into_iter().next()?,
+                })
             })
             .filter(|i| i.with.n > 0)
             .collect();
@@ -240,16 +228,6 @@ impl GroupDimension {
     }
 
     /// The array column an array dimension unnests, with its alias.
-    fn array_column(self) -> Option<(&'static str, &'static str)> {
-        match self {
-            GroupDimension::Theme => Some(("themes", "theme")),
-            GroupDimension::Emotion => Some(("emotions", "emotion")),
-            GroupDimension::FirstEmotion => Some(("first_emotions", "first_emotion")),
-            GroupDimension::LastEmotion => Some(("last_emotions", "last_emotion")),
-            _ => None,
-        }
-    }
-
     fn is_time(self) -> bool {
         matches!(
             self,
@@ -257,24 +235,24 @@ impl GroupDimension {
         )
     }
 
-    /// The SQL of the group key, a String (dates as YYYY-MM-DD, UTC).
-    fn expr(self) -> &'static str {
+    /// The aggregation key of the dimension (dates as YYYY-MM-DD, UTC).
+    fn key(self) -> Key {
         match self {
-            GroupDimension::Channel => "channel",
-            GroupDimension::Queue => "queue",
-            GroupDimension::Team => "team",
-            GroupDimension::Agent => "agent",
-            GroupDimension::Product => "product",
-            GroupDimension::Language => "language",
-            GroupDimension::Pipeline => "pipeline",
-            GroupDimension::Kind => "kind",
-            GroupDimension::Theme => "theme",
-            GroupDimension::Emotion => "emotion",
-            GroupDimension::FirstEmotion => "first_emotion",
-            GroupDimension::LastEmotion => "last_emotion",
-            GroupDimension::Day => "toString(toDate(occurred_at, 'UTC'))",
-            GroupDimension::Week => "toString(toMonday(toDate(occurred_at, 'UTC')))",
-            GroupDimension::Month => "toString(toStartOfMonth(toDate(occurred_at, 'UTC')))",
+            GroupDimension::Channel => Key::Col("channel"),
+            GroupDimension::Queue => Key::Col("queue"),
+            GroupDimension::Team => Key::Col("team"),
+            GroupDimension::Agent => Key::Col("agent"),
+            GroupDimension::Product => Key::Col("product"),
+            GroupDimension::Language => Key::Col("language"),
+            GroupDimension::Pipeline => Key::Col("pipeline"),
+            GroupDimension::Kind => Key::Col("kind"),
+            GroupDimension::Theme => Key::Label(Family::Theme),
+            GroupDimension::Emotion => Key::Label(Family::Emotion),
+            GroupDimension::FirstEmotion => Key::Label(Family::FirstEmotion),
+            GroupDimension::LastEmotion => Key::Label(Family::LastEmotion),
+            GroupDimension::Day => Key::Date(DatePart::Day),
+            GroupDimension::Week => Key::Date(DatePart::Week),
+            GroupDimension::Month => Key::Date(DatePart::Month),
         }
     }
 }
@@ -297,6 +275,19 @@ pub enum GroupMetric {
 }
 
 impl GroupMetric {
+    /// The measures the metric is computed from.
+    fn need(self) -> Need {
+        match self {
+            GroupMetric::Interactions | GroupMetric::Share => Need::COUNTS,
+            GroupMetric::Nps | GroupMetric::Csat | GroupMetric::Ces => Need::SCORES,
+            GroupMetric::RecoveryRate | GroupMetric::AgentEmpathy => Need::MOOD,
+            GroupMetric::TransferRate | GroupMetric::AhtSeconds | GroupMetric::AsaSeconds => {
+                Need::OPS
+            }
+            GroupMetric::RepeatContactRate => Need::OPS | Need::REPEATS,
+        }
+    }
+
     pub const ALL: [GroupMetric; 11] = [
         GroupMetric::Interactions,
         GroupMetric::Share,
@@ -386,31 +377,13 @@ impl Grouped {
     }
 }
 
-with_scores!(
-    struct GroupRow {
-        dims: Vec<String>,
-        interactions: u64,
-        started_negative: u64,
-        recovered: u64,
-        empathy_n: u64,
-        empathy_sum: f64,
-        transfers_n: u64,
-        transferred: u64,
-        handle_n: u64,
-        handle_sum: f64,
-        wait_n: u64,
-        wait_sum: f64,
-        repeat_keyed: u64,
-        repeats: u64,
-    }
-);
-
-/// Columns the grouped query carries through its subqueries.
-const GROUP_COLUMNS: &str = "pipeline, interaction_id, kind, channel, queue, team, agent, product, \
-     language, occurred_at, customer_key, nps, csat, ces, agent_empathy, transfers, handle_seconds, \
-     wait_seconds, emotions, themes, first_emotions, last_emotions";
-
-fn metric_value(m: GroupMetric, r: &GroupRow, total: u64, min_n: u64) -> Vec<(String, Value)> {
+fn metric_value(
+    m: GroupMetric,
+    r: &Measures,
+    window_days: u32,
+    total: u64,
+    min_n: u64,
+) -> Vec<(String, Value)> {
     use serde_json::json;
     let mean = |sum: f64, n: u64, digits: fn(f64) -> f64| {
         (n >= min_n.max(1)).then(|| digits(sum / n as f64))
@@ -435,8 +408,8 @@ fn metric_value(m: GroupMetric, r: &GroupRow, total: u64, min_n: u64) -> Vec<(St
             Some(r.transfers_n),
         ),
         GroupMetric::RepeatContactRate => (
-            json!(rate(r.repeats, r.repeat_keyed, min_n)),
-            Some(r.repeat_keyed),
+            json!(rate(r.repeats(window_days), r.keyed_contacts, min_n)),
+            Some(r.keyed_contacts),
         ),
         GroupMetric::AhtSeconds => (
             json!(mean(r.handle_sum, r.handle_n, round1)),
@@ -458,107 +431,31 @@ impl Store {
     /// computes the metrics per group. Array dimensions (theme, emotion,
     /// first/last emotion) count an interaction once per label it carries.
     pub async fn grouped(&self, f: &Filters, q: &GroupQuery, min_n: u64) -> Result<Grouped, Error> {
-        let mut sql = Sql::default();
-        let mut columns = GROUP_COLUMNS.to_string();
-        let repeat = q.metrics.contains(&GroupMetric::RepeatContactRate);
-        // Innermost: the filtered interactions, with the repeat flag when asked.
-        let mut from = Sql::default();
-        if repeat {
-            from.push(&format!(
-                "(SELECT {GROUP_COLUMNS} FROM interactions FINAL WHERE 1"
-            ));
-            f.conditions(&mut from);
-            // Joined subqueries carry aliases: current releases require them.
-            from.push(") AS rc_contacts ANY LEFT JOIN (");
-            repeat_flags(&mut from, f, q.repeat_window_days);
-            from.push(") AS rc_flags USING (pipeline, interaction_id)");
-            columns.push_str(", is_repeat");
-            let mut wrapped = Sql::default();
-            wrapped.push(&format!("(SELECT {columns} FROM "));
-            append(&mut wrapped, &from);
-            wrapped.push(")");
-            from = wrapped;
-        } else {
-            from.push(&format!(
-                "(SELECT {GROUP_COLUMNS} FROM interactions FINAL WHERE 1"
-            ));
-            f.conditions(&mut from);
-            from.push(")");
-        }
-        // Unnest each array dimension in its own subquery (one ARRAY JOIN per SELECT).
-        for d in &q.dimensions {
-            if let Some((array, alias)) = d.array_column() {
-                let mut next = Sql::default();
-                next.push(&format!("(SELECT {columns}, {alias} FROM "));
-                append(&mut next, &from);
-                next.push(&format!(" ARRAY JOIN {array} AS {alias})"));
-                columns.push_str(&format!(", {alias}"));
-                from = next;
+        let keys: Vec<Key> = q.dimensions.iter().map(|d| d.key()).collect();
+        let total = async {
+            if q.metrics.contains(&GroupMetric::Share) {
+                Ok(self.totals(f, Need::COUNTS).await?.interactions)
+            } else {
+                Ok(0)
             }
-        }
-        let keys: Vec<String> = q
-            .dimensions
-            .iter()
-            .enumerate()
-            .map(|(i, d)| format!("toString({}) AS d{i}", d.expr()))
-            .collect();
-        let dims = if keys.is_empty() {
-            "emptyArrayString()".to_string()
-        } else {
-            format!(
-                "[{}]",
-                (0..keys.len())
-                    .map(|i| format!("d{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
         };
-        let neg = negative_array();
-        sql.push(&format!(
-            "SELECT {dims} AS dims, toUInt64(count()) AS interactions, \
-             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}))) AS started_negative, \
-             toUInt64(countIf(kind = 'transcript' AND hasAny(first_emotions, {neg}) \
-                 AND hasAny(last_emotions, ['relief', 'gratitude']))) AS recovered, \
-             toUInt64(countIf(isNotNull(agent_empathy))) AS empathy_n, \
-             toFloat64(sum(ifNull(agent_empathy, 0))) AS empathy_sum, \
-             toUInt64(countIf(kind != 'survey' AND isNotNull(transfers))) AS transfers_n, \
-             toUInt64(countIf(kind != 'survey' AND ifNull(transfers, 0) > 0)) AS transferred, \
-             toUInt64(countIf(kind != 'survey' AND isNotNull(handle_seconds))) AS handle_n, \
-             toFloat64(sumIf(ifNull(handle_seconds, 0), kind != 'survey')) AS handle_sum, \
-             toUInt64(countIf(kind != 'survey' AND isNotNull(wait_seconds))) AS wait_n, \
-             toFloat64(sumIf(ifNull(wait_seconds, 0), kind != 'survey')) AS wait_sum, \
-             toUInt64(countIf(kind != 'survey' AND customer_key != '')) AS repeat_keyed, \
-             toUInt64({}) AS repeats, {} FROM ",
-            if repeat { "sum(is_repeat)" } else { "0" },
-            score_columns("1"),
-        ));
-        append(&mut sql, &from);
-        if !keys.is_empty() {
-            sql.push(&format!(" GROUP BY {}", keys.join(", ")));
-        }
-        let time_first = q.dimensions.first().is_some_and(|d| d.is_time());
-        sql.push(if time_first {
-            " ORDER BY dims"
+        let need = q.metrics.iter().fold(Need::COUNTS, |n, m| n | m.need());
+        let (mut rows, total) = tokio::try_join!(self.aggregate(f, &keys, need), total)?;
+        if q.dimensions.first().is_some_and(|d| d.is_time()) {
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
         } else {
-            " ORDER BY interactions DESC, dims"
-        });
-        sql.push(&format!(" LIMIT {}", u64::from(q.limit) + 1));
-        let mut rows = sql.query(self).fetch_all::<GroupRow>().await?;
+            rows.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(&b.0)));
+        }
         let truncated = rows.len() > q.limit as usize;
         rows.truncate(q.limit as usize);
-        let total = if q.metrics.contains(&GroupMetric::Share) {
-            self.totals(f).await?.interactions
-        } else {
-            0
-        };
         let rows = rows
             .iter()
-            .map(|r| GroupRowOut {
-                dimensions: r.dims.clone(),
+            .map(|(dims, m)| GroupRowOut {
+                dimensions: dims.clone(),
                 values: q
                     .metrics
                     .iter()
-                    .flat_map(|m| metric_value(*m, r, total, min_n))
+                    .flat_map(|metric| metric_value(*metric, m, q.repeat_window_days, total, min_n))
                     .collect(),
             })
             .collect();
@@ -568,45 +465,6 @@ impl Store {
             truncated,
         })
     }
-}
-
-/// Appends another SQL fragment with its bound values.
-fn append(to: &mut Sql, from: &Sql) {
-    to.text.push_str(&from.text);
-    to.args.extend(from.args.iter().cloned());
-}
-
-/// `(pipeline, interaction_id, is_repeat)` of every keyed contact (KPIS.md:
-/// "same customer, same issue, any channel, within W"): 1 when the same
-/// customer had an earlier contact (smaller timestamp, or the same one and a
-/// smaller interaction id) at most the window before it, over any channel,
-/// about the same issue: sharing at least one theme with it, or named as its
-/// `related_id`. A contact with no themes and no related id is never a
-/// repeat. Only contacts matching the filters count, on either side. Used by
-/// `kpis` and the grouped query alike.
-///
-/// Per customer, every contact is compared with every other (customers have
-/// few contacts). ClickHouse 18.16 lambdas only see columns that are also
-/// among their array arguments (and the parameters of enclosing lambdas),
-/// hence the outer `arrayMap` over `ts, ids, ths, rels` whose body passes
-/// `ts, ids, ths` to the inner `arrayExists`.
-pub(super) fn repeat_flags(sql: &mut Sql, f: &Filters, window_days: u32) {
-    let window = i64::from(window_days) * 86_400;
-    sql.push(
-        "SELECT rp AS pipeline, ri AS interaction_id, rf AS is_repeat FROM (\
-         SELECT groupArray(pipeline) AS ps, groupArray(interaction_id) AS ids, \
-         groupArray(toInt64(toUInt32(occurred_at))) AS ts, groupArray(themes) AS ths, \
-         groupArray(related_id) AS rels \
-         FROM interactions FINAL WHERE kind != 'survey' AND customer_key != ''",
-    );
-    f.conditions(sql);
-    sql.push(&format!(
-        " GROUP BY customer_key) ARRAY JOIN ps AS rp, ids AS ri, \
-         arrayMap((tj, idj, thj, rj) -> toUInt8(arrayExists((ti, idi, thi) -> \
-         (ti < tj OR (ti = tj AND idi < idj)) AND tj - ti <= {window} \
-         AND (hasAny(thi, thj) OR (rj != '' AND rj = idi)), ts, ids, ths)), \
-         ts, ids, ths, rels) AS rf"
-    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -1042,21 +900,6 @@ pub fn detect(
     out
 }
 
-#[derive(Row, Deserialize)]
-struct DaySegCountRow {
-    day: String,
-    seg: String,
-    n: u64,
-}
-
-#[derive(Row, Deserialize)]
-struct DaySegLabelRow {
-    day: String,
-    seg: String,
-    lbl: String,
-    n: u64,
-}
-
 /// Segments anomalies are looked for in, besides all interactions.
 pub const ANOMALY_SEGMENTS: [&str; 3] = ["channel", "queue", "product"];
 
@@ -1087,50 +930,58 @@ impl Store {
             to: Some(to),
             ..f.without_time()
         };
-        let segs = format!(
-            "['all|', {}]",
-            ANOMALY_SEGMENTS
-                .iter()
-                .map(|d| format!("concat('{d}|', {d})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut totals = Sql::default();
-        totals.push(&format!(
-            "SELECT day, seg, toUInt64(count()) AS n FROM (SELECT toDate(occurred_at, 'UTC') AS d, {segs} AS segs \
-             FROM interactions FINAL WHERE has_text = 1"
-        ));
-        window.conditions(&mut totals);
-        totals.push(") ARRAY JOIN segs AS seg GROUP BY toString(d) AS day, seg");
-        let mut labels = Sql::default();
-        labels.push(&format!(
-            "SELECT day, seg, lbl, toUInt64(count()) AS n FROM (SELECT d, seg, lbls FROM (\
-             SELECT toDate(occurred_at, 'UTC') AS d, {segs} AS segs, \
-             arrayConcat(arrayMap(x -> concat('emotion|', x), emotions), arrayMap(x -> concat('theme|', x), themes)) AS lbls \
-             FROM interactions FINAL WHERE has_text = 1"
-        ));
-        window.conditions(&mut labels);
-        labels.push(") ARRAY JOIN segs AS seg) ARRAY JOIN lbls AS lbl GROUP BY toString(d) AS day, seg, lbl");
-        let totals = totals.query(self).fetch_all::<DaySegCountRow>().await?;
-        let labels = labels.query(self).fetch_all::<DaySegLabelRow>().await?;
-        let mut segments: HashMap<String, SegmentDays> = HashMap::new();
-        let parse_day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
-        for t in totals {
-            if let Some(d) = parse_day(&t.day) {
-                segments.entry(t.seg).or_default().with_text.insert(d, t.n);
+        // Per segment dimension (none = all): daily interactions with text,
+        // and daily interactions with text per emotion and per theme.
+        let mut jobs = Vec::new();
+        for dim in std::iter::once(None).chain(ANOMALY_SEGMENTS.iter().copied().map(Some)) {
+            for family in [None, Some(Family::Emotion), Some(Family::Theme)] {
+                let mut keys = vec![Key::Date(DatePart::Day)];
+                keys.extend(dim.map(Key::Col));
+                keys.extend(family.map(Key::Label));
+                let window = &window;
+                jobs.push(async move {
+                    let rows = self.aggregate(window, &keys, Need::COUNTS).await?;
+                    Ok::<_, Error>((dim, family, rows))
+                });
             }
         }
-        for l in labels {
-            let (Some(d), Some((kind, label))) = (parse_day(&l.day), l.lbl.split_once('|')) else {
-                continue;
-            };
-            segments
-                .entry(l.seg)
-                .or_default()
-                .labels
-                .entry((kind.to_string(), label.to_string()))
-                .or_default()
-                .insert(d, l.n);
+        let results = futures::future::try_join_all(jobs).await?;
+        let mut segments: HashMap<String, SegmentDays> = HashMap::new();
+        let parse_day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        for (dim, family, rows) in results {
+            for (k, m) in rows {
+                if m.with_text == 0 {
+                    continue;
+                }
+                let Some(d) = k.first().and_then(|d| parse_day(d)) else {
+                    continue;
+                };
+                let seg = match dim {
+                    None => "all|".to_string(),
+                    Some(dim) => format!("{dim}|{}", k.get(1).map(String::as_str).unwrap_or("")),
+                };
+                let entry = segments.entry(seg).or_default();
+                match family {
+                    None => {
+                        entry.with_text.insert(d, m.with_text);
+                    }
+                    Some(fam) => {
+                        let Some(label) = k.last() else {
+                            continue;
+                        };
+                        let kind = if fam == Family::Emotion {
+                            "emotion"
+                        } else {
+                            "theme"
+                        };
+                        entry
+                            .labels
+                            .entry((kind.to_string(), label.clone()))
+                            .or_default()
+                            .insert(d, m.with_text);
+                    }
+                }
+            }
         }
         let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
         let mut out = Vec::new();
