@@ -31,8 +31,10 @@
 #      emotions and themes with plausible frequencies, first/last emotions,
 #      wait/handle times, transfers, bot, resolution), plus a `labels` row per
 #      label and a customer turn per interaction with text (the drill-down
-#      reads both), and serves it with `escucha run --open --no-ingest`;
-#   4. for each API call a dashboard page issues (boot, overview, process
+#      reads both), builds its daily rollup with `escucha rollup` (timed),
+#      and serves it with `escucha run --open --no-ingest`;
+#   4. waits until each escucha reports its daily rollup caught up; then,
+#      for each API call a dashboard page issues (boot, overview, process
 #      gaps, emotions, operations, pipelines) with a 30-day and a 365-day
 #      range, and the overview's calls with a channel filter: one warm-up
 #      request, then C connections for S seconds; prints endpoint, dataset,
@@ -261,9 +263,28 @@ if [[ "${rows}" -gt 0 ]]; then
         printf 'interactions %s s, labels %s s, turns %s s, total %s s\n' "${t_interactions}" "${t_labels}" \
             "${t_turns}" "$((SECONDS - t0))" >"${out}/insert-times.txt"
     fi
+    # The daily rollup of the generated rows (escucha run keeps it up to date
+    # for what it ingests; these rows were inserted behind its back).
+    ESCUCHA_CLICKHOUSE_DATABASE="${big_db}" "${bin}" rollup >"${work}/rollup.log" 2>&1 ||
+        { cat "${work}/rollup.log" >&2; die "escucha rollup failed"; }
+    info "$(tail -n 1 "${work}/rollup.log")"
+    tail -n 1 "${work}/rollup.log" >"${out}/rollup-time.txt"
     private_broker
     start_escucha big "${big_db}" 18290 big_url --no-ingest
 fi
+
+# Waits until the escucha at URL has its daily rollup caught up.
+wait_rollup() {
+    local base="$1" behind=""
+    for _ in $(seq 1 240); do
+        behind="$(curl -fsS "${base}/api/v1/pipelines" 2>/dev/null | jq -r '.rollup.days_behind')"
+        [[ "${behind}" == "0" ]] && return 0
+        sleep 0.5
+    done
+    warn "the rollup at ${base} is still ${behind:-?} days behind; those days are read from the tables"
+}
+[[ -n "${demo_url}" && -z "${url}" ]] && wait_rollup "${demo_url}"
+[[ -n "${big_url}" ]] && wait_rollup "${big_url}"
 
 # --- 4. the calls ---
 # The dashboard's filters: from = first day, to = the day after the last (UTC).
@@ -379,6 +400,7 @@ fi
             "$(ch_ok "SELECT count() FROM system.parts WHERE database = '${db}' AND table = 'interactions' AND active")"
     done
     [[ -f "${out}/insert-times.txt" && -n "${big_url}" ]] && printf '  insert of the generated dataset: %s\n' "$(<"${out}/insert-times.txt")"
+    [[ -f "${out}/rollup-time.txt" && -n "${big_url}" ]] && printf '  %s\n' "$(<"${out}/rollup-time.txt")"
     printf '\nLoad: %s connections x %s s per call (oha), after one warm-up request; ClickHouse %s.\n\n' \
         "${concurrency}" "${duration}" "$(ch_ok 'SELECT version()')"
     column -t -s $'\t' < <(cut -f1-10 "${results}")

@@ -419,7 +419,14 @@ pub async fn pipelines(
     problems.finish()?;
     let stored = state.store.pipeline_counts().await?;
     let running: Vec<_> = state.pipelines.iter().map(|p| p.snapshot()).collect();
-    Ok(Json(json!({ "pipelines": running, "stored": stored })))
+    // The daily rollup aggregates read: days it still lags behind on (read
+    // from the tables meanwhile), or null before its first check.
+    let behind = state.store.rollup().stale_days().map(|d| d.len());
+    Ok(Json(json!({
+        "pipelines": running,
+        "stored": stored,
+        "rollup": { "days_behind": behind },
+    })))
 }
 
 pub async fn values(

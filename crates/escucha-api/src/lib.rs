@@ -4,6 +4,7 @@
 //! drive it with `tower::ServiceExt::oneshot` without a socket.
 
 pub mod auth;
+pub mod cache;
 pub mod csv;
 pub mod error;
 mod handlers;
@@ -56,6 +57,8 @@ pub struct ApiState {
     pub dashboard_dir: Option<PathBuf>,
     /// How `/api/v1/anomalies` detects anomalies.
     pub anomaly: AnomalySettings,
+    /// Recent answers of the aggregate endpoints.
+    pub cache: cache::AnswerCache,
 }
 
 /// The application: health, metrics, OpenAPI, `/api/v1` and the dashboard.
@@ -76,7 +79,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/pipelines", get(handlers::pipelines))
         .route("/themes", get(handlers::themes))
         .route("/values/{dimension}", get(handlers::values))
-        .fallback(handlers::not_found);
+        .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            cache::CacheState {
+                cache: shared.cache.clone(),
+                auth: shared.auth.clone(),
+                generation: {
+                    let store = shared.store.clone();
+                    Arc::new(move || store.rollup().generation())
+                },
+            },
+            cache::layer,
+        ));
     let mut app = Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))

@@ -102,7 +102,7 @@ pub fn document() -> Value {
                     },
                 }
             },
-            "/api/v1/pipelines": get("Pipeline status: consumed, stored, dead-lettered, lag, state, throughput_per_s (stored per second over the last minute), recent_dead_letters (the last 20: at, kind, reason, topic, partition, offset; never customer text), stored rows", "viewer", vec![], false),
+            "/api/v1/pipelines": get("Pipeline status: consumed, stored, dead-lettered, lag, state, throughput_per_s (stored per second over the last minute), recent_dead_letters (the last 20: at, kind, reason, topic, partition, offset; never customer text), stored rows, rollup.days_behind (days the daily rollup has not caught up with and aggregates read from the tables; null before its first check)", "viewer", vec![], false),
             "/api/v1/themes": get("Label ids: built-in emotions and themes, and the custom themes in use with their names per language", "viewer", vec![], false),
             "/api/v1/values/{dimension}": {
                 "get": {

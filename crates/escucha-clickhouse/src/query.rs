@@ -702,6 +702,15 @@ struct ListRow {
     agent_empathy: Option<f32>,
     emotions: Vec<String>,
     themes: Vec<String>,
+    version: u64,
+}
+
+/// Where a drill-down row is: its sort key.
+#[derive(Row, Deserialize)]
+struct ListKey {
+    interaction_id: String,
+    pipeline: String,
+    occurred_at: u32,
 }
 
 #[derive(Row, Deserialize)]
@@ -823,23 +832,69 @@ impl Store {
         } else {
             None
         };
+        let rows = self.list_rows(&rows).await?;
         self.with_turns(rows, next).await
     }
 
-    /// At most `limit + 1` rows of the drill-down, newest first, from
-    /// `since` on (when given).
+    /// The rows of a page's keys, in the page's order: read without FINAL
+    /// (by id, a few rows) keeping each interaction's newest version.
+    async fn list_rows(&self, keys: &[ListKey]) -> Result<Vec<ListRow>, Error> {
+        let (Some(first), Some(last)) = (
+            keys.iter().map(|k| k.occurred_at).min(),
+            keys.iter().map(|k| k.occurred_at).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let pipelines: Vec<String> = keys
+            .iter()
+            .map(|k| k.pipeline.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ids: Vec<String> = keys.iter().map(|k| k.interaction_id.clone()).collect();
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
+             language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
+             agent_empathy, emotions, themes, version FROM interactions WHERE occurred_at >= toDateTime(",
+        )
+        .arg(Arg::Time(i64::from(first)))
+        .push(") AND occurred_at <= toDateTime(")
+        .arg(Arg::Time(i64::from(last)))
+        .push(") AND pipeline IN ");
+        in_list(&mut sql, &pipelines);
+        sql.push(" AND interaction_id IN ");
+        in_list(&mut sql, &ids);
+        let rows = sql.query(self).fetch_all::<ListRow>().await?;
+        let mut newest: BTreeMap<(String, String, u32), ListRow> = BTreeMap::new();
+        for r in rows {
+            let k = (r.pipeline.clone(), r.interaction_id.clone(), r.occurred_at);
+            if newest.get(&k).is_none_or(|b| b.version < r.version) {
+                newest.insert(k, r);
+            }
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                newest.remove(&(k.pipeline.clone(), k.interaction_id.clone(), k.occurred_at))
+            })
+            .collect())
+    }
+
+    /// The keys of at most `limit + 1` rows of the drill-down, newest
+    /// first, from `since` on (when given). FINAL reads only the key and
+    /// filter columns here.
     async fn list_window(
         &self,
         f: &Filters,
         after: Option<&Cursor>,
         since: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<ListRow>, Error> {
+    ) -> Result<Vec<ListKey>, Error> {
         let mut sql = Sql::default();
         sql.push(
-            "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
-             language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
-             agent_empathy, emotions, themes FROM interactions FINAL WHERE 1",
+            "SELECT interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at \
+             FROM interactions FINAL WHERE 1",
         );
         f.conditions(&mut sql);
         if let Some(since) = since {
@@ -865,7 +920,7 @@ impl Store {
             " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC LIMIT {}",
             u64::from(limit) + 1
         ));
-        Ok(sql.query(self).fetch_all::<ListRow>().await?)
+        Ok(sql.query(self).fetch_all::<ListKey>().await?)
     }
 
     /// The page's items with their redacted turns and labels.

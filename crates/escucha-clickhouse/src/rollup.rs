@@ -187,7 +187,9 @@ impl RollupState {
         }
     }
 
-    fn generation(&self) -> u64 {
+    /// Grows with every write this process makes: answers computed at
+    /// another generation may be out of date.
+    pub fn generation(&self) -> u64 {
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())

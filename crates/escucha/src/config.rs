@@ -354,6 +354,9 @@ pub struct ApiSection {
     /// Seconds between two comparisons of every day's rollup with the table
     /// (catches writes by other processes).
     pub rollup_check_seconds: u64,
+    /// Seconds an aggregate answer is reused while this process stores
+    /// nothing new (0: never). Also `ESCUCHA_API_CACHE_SECONDS`.
+    pub cache_seconds: u64,
 }
 
 /// Where `npm run build` puts the web dashboard, relative to the working directory.
@@ -370,6 +373,7 @@ impl Default for ApiSection {
             rollup: true,
             rollup_delay_ms: 2000,
             rollup_check_seconds: 60,
+            cache_seconds: 10,
         }
     }
 }
@@ -526,6 +530,11 @@ impl Config {
         }
         if let Some(v) = env("ESCUCHA_DASHBOARD") {
             config.api.dashboard_dir = Some(v.into());
+        }
+        if let Some(v) = env("ESCUCHA_API_CACHE_SECONDS") {
+            config.api.cache_seconds = v.parse().map_err(|_| {
+                anyhow::anyhow!("ESCUCHA_API_CACHE_SECONDS: `{v}` is not a number of seconds")
+            })?;
         }
         config.alerts.validate()?;
         if let Some(token) = env("ESCUCHA_ADMIN_TOKEN") {

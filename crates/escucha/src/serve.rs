@@ -200,6 +200,9 @@ pub async fn run(config_path: Option<&Path>, args: RunArgs) -> Result<ExitCode> 
             },
             dashboard_dir: config.api.dashboard(),
             anomaly: config.alerts.settings(),
+            cache: escucha_api::cache::AnswerCache::new(Duration::from_secs(
+                config.api.cache_seconds,
+            )),
         };
         let listener = tokio::net::TcpListener::bind(bind)
             .await

@@ -575,6 +575,7 @@ struct DetailTurnRow {
     at: Option<u32>,
     language: String,
     text: String,
+    version: u64,
 }
 
 #[derive(Row, Deserialize)]
@@ -586,6 +587,7 @@ struct DetailLabelRow {
     evidence_start: Vec<u32>,
     evidence_end: Vec<u32>,
     engine: String,
+    version: u64,
 }
 
 /// Whether a conversation recovered: `None` unless it is a transcript whose
@@ -604,6 +606,26 @@ impl Store {
         pipeline: &str,
         id: &str,
     ) -> Result<Option<InteractionDetail>, Error> {
+        // Its time first (one column scanned), then its newest version at
+        // that time (what FINAL would keep, without merging a whole day).
+        #[derive(Row, Deserialize)]
+        struct Found {
+            t: u32,
+            n: u64,
+        }
+        let found = self
+            .client()
+            .query(
+                "SELECT toUInt32(max(occurred_at)) AS t, toUInt64(count()) AS n FROM interactions \
+                 PREWHERE interaction_id = ? WHERE pipeline = ?",
+            )
+            .bind(id)
+            .bind(pipeline)
+            .fetch_one::<Found>()
+            .await?;
+        if found.n == 0 {
+            return Ok(None);
+        }
         let row = self
             .client()
             .query(
@@ -611,11 +633,12 @@ impl Store {
                  if(isNull(ended_at), NULL, toUInt32(assumeNotNull(ended_at))) AS ended, \
                  language, queue, team, agent, product, nps, csat, ces, wait_seconds, handle_seconds, \
                  transfers, resolved, agent_empathy, emotions, themes, first_emotions, last_emotions \
-                 FROM interactions FINAL WHERE pipeline = ? AND interaction_id = ? \
-                 ORDER BY occurred_at DESC LIMIT 1",
+                 FROM interactions WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?) ORDER BY version DESC LIMIT 1",
             )
             .bind(pipeline)
             .bind(id)
+            .bind(found.t)
             .fetch_all::<DetailRow>()
             .await?
             .into_iter()
@@ -627,26 +650,39 @@ impl Store {
             .client()
             .query(
                 "SELECT turn_index, speaker, if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, \
-                 language, text FROM turns FINAL WHERE pipeline = ? AND interaction_id = ? \
-                 AND occurred_at = toDateTime(?) ORDER BY turn_index",
+                 language, text, version FROM turns WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?)",
             )
             .bind(pipeline)
             .bind(id)
             .bind(r.occurred_at)
             .fetch_all::<DetailTurnRow>()
             .await?;
+        // Replayed rows: each turn's and label's newest version, as FINAL keeps.
+        let turns = newest(turns, |t| t.turn_index, |t| t.version);
         let labels = self
             .client()
             .query(
-                "SELECT turn_index, label_kind, label, confidence, evidence_start, evidence_end, engine \
-                 FROM labels FINAL WHERE pipeline = ? AND interaction_id = ? \
-                 AND occurred_at = toDateTime(?) ORDER BY turn_index, label_kind, confidence DESC, label",
+                "SELECT turn_index, label_kind, label, confidence, evidence_start, evidence_end, engine, \
+                 version FROM labels WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?)",
             )
             .bind(pipeline)
             .bind(id)
             .bind(r.occurred_at)
             .fetch_all::<DetailLabelRow>()
             .await?;
+        let mut labels = newest(
+            labels,
+            |l| (l.turn_index, l.label_kind.clone(), l.label.clone()),
+            |l| l.version,
+        );
+        labels.sort_by(|a, b| {
+            (a.turn_index, &a.label_kind)
+                .cmp(&(b.turn_index, &b.label_kind))
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then(a.label.cmp(&b.label))
+        });
         let served = |l: &DetailLabelRow| TurnLabel {
             kind: l.label_kind.clone(),
             label: l.label.clone(),
