@@ -292,7 +292,6 @@ today="$(date -u +%F)"
 to="$(date -u -d "${today} + 1 day" +%F)"
 from30="$(date -u -d "${today} - 29 days" +%F)"
 from365="$(date -u -d "${today} - 364 days" +%F)"
-ops_gaps="unresolved,repeat_contact,repeat_information,transfer,bot_dead_end,channel_mismatch,knowledge_gap,long_wait"
 
 # name|path?query with {F} = the range filters and {I} = the series interval.
 ranged_calls=(
@@ -307,7 +306,7 @@ ranged_calls=(
     "emotions query emotion×channel|query?{F}&dimensions=emotion%2Cchannel&metrics=interactions&limit=1000"
     "emotions query channel|query?{F}&dimensions=channel&metrics=interactions&limit=1000"
     "ops kpis|kpis?{F}&repeat_window_days=7"
-    "ops query theme×emotion|query?{F}&theme=${ops_gaps//,/%2C}&dimensions=theme%2Cemotion&metrics=interactions&limit=1000"
+    "ops query theme×emotion|query?{F}&dimensions=theme%2Cemotion&metrics=interactions&limit=1000"
     "ops query queue|query?{F}&dimensions=queue&metrics=interactions%2Ctransfer_rate%2Crepeat_contact_rate%2Caht_seconds%2Casa_seconds&limit=1000"
 )
 channel_calls=(
@@ -321,7 +320,6 @@ fixed_calls=(
     "boot whoami|whoami"
     "boot themes|themes"
     "boot values agent|values/agent"
-    "boot role probe|interactions?limit=1"
     "pipelines|pipelines"
 )
 calls=()

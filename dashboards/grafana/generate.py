@@ -946,27 +946,29 @@ FROM (
                       "properties": [{"id": "unit", "value": "percent"}]}],
           options=stat_opts())
     b.add("stat", "Repeat contacts (7 days)",
-          "Contacts by a (keyed) customer who had another contact about the same issue, over any "
-          "channel, at most 7 days before (same issue: a shared theme, or the earlier contact named "
-          "as the related id; a contact with neither is never a repeat) ÷ contacts with a customer "
-          "key, as /api/v1/kpis with its default window. Withheld below "
-          f"{MIN_N} contacts. " + SCALES["filters"], f"""
+          "Contacts by a (keyed) customer who had another contact about the same issue at most 7 "
+          "days before (same issue: a shared theme, or the earlier contact named as the related id; "
+          "a contact with neither is never a repeat) ÷ contacts with a customer key, as "
+          "/api/v1/kpis with its default window. The filters choose the contacts counted; the "
+          "earlier contact may be on any channel, queue or product, and before the time range. "
+          f"Withheld below {MIN_N} contacts. " + SCALES["filters"], f"""
 SELECT
     {pct('repeats', 'keyed')} AS {q("Repeat contact %")},
     keyed AS n
 FROM (
     SELECT
-        sum(length(ts)) AS keyed,
-        sum(arraySum(arrayMap((tj, idj, thj, rj) -> arrayExists((ti, idi, thi) ->
+        sum(arraySum(cnt)) AS keyed,
+        sum(arraySum(arrayMap((tj, idj, thj, rj, cj) -> cj * arrayExists((ti, idi, thi) ->
                 (ti < tj OR (ti = tj AND idi < idj)) AND tj - ti <= {REPEAT_WINDOW}
                 AND (hasAny(thi, thj) OR (rj != '' AND rj = idi)), ts, ids, ths),
-            ts, ids, ths, rels))) AS repeats
+            ts, ids, ths, rels, cnt))) AS repeats
     FROM (
         SELECT groupArray(toInt64(toUInt32(occurred_at))) AS ts, groupArray(interaction_id) AS ids,
-               groupArray(themes) AS ths, groupArray(related_id) AS rels
+               groupArray(themes) AS ths, groupArray(related_id) AS rels,
+               groupArray(toUInt8({FILTERS})) AS cnt
         FROM interactions FINAL
         WHERE kind != 'survey' AND customer_key != ''
-          AND {FILTERS}
+          AND occurred_at >= $__fromTime - {REPEAT_WINDOW} AND occurred_at <= $__toTime
         GROUP BY customer_key
     )
 )""", 5, 6, field_defaults=stat_defaults(unit="percent", decimals=1),

@@ -11,12 +11,17 @@
 --   3  kind                                       (totals)
 --   4  kind, team, agent                          (totals)
 --   5  kind, channel                              (totals)
+--   6  kind, channel, queue                       (totals)
+--   7  kind, channel, product                     (totals)
 --   10 label_kind, label + the columns of grain 0 (one row per label)
 --   11 label_kind, label + the columns of grain 1
 --   12 label_kind, label + the columns of grain 2
 --   13 label_kind, label + the columns of grain 3
 --   15 label_kind, label + the columns of grain 5
+--   16 label_kind, label + the columns of grain 6
+--   17 label_kind, label + the columns of grain 7
 --   20 label (a theme), label2 (an emotion), kind (theme × emotion pairs)
+--   21 the columns of grain 20 and channel
 -- counts, mood, scores and ops hold the additive measures of each group of
 -- `raw_measures()` in query/engine.rs, in order (few columns keep reads
 -- cheap, and a query reads only the groups it needs); `repeat_days` is the

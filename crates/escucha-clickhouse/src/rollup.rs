@@ -60,9 +60,11 @@ const WIDE: &[&str] = &["pipeline", "kind", "channel", "language"];
 const QUEUE: &[&str] = &["kind", "queue"];
 const PRODUCT: &[&str] = &["kind", "product"];
 const AGENT: &[&str] = &["kind", "team", "agent"];
+const CHANNEL_QUEUE: &[&str] = &["kind", "channel", "queue"];
+const CHANNEL_PRODUCT: &[&str] = &["kind", "channel", "product"];
 
 /// Every grain, smallest first within a shape.
-pub static GRAINS: [Grain; 12] = [
+pub static GRAINS: [Grain; 17] = [
     Grain {
         id: 3,
         shape: Shape::Totals,
@@ -87,6 +89,16 @@ pub static GRAINS: [Grain; 12] = [
         id: 2,
         shape: Shape::Totals,
         columns: PRODUCT,
+    },
+    Grain {
+        id: 6,
+        shape: Shape::Totals,
+        columns: CHANNEL_QUEUE,
+    },
+    Grain {
+        id: 7,
+        shape: Shape::Totals,
+        columns: CHANNEL_PRODUCT,
     },
     Grain {
         id: 4,
@@ -119,9 +131,24 @@ pub static GRAINS: [Grain; 12] = [
         columns: PRODUCT,
     },
     Grain {
+        id: 16,
+        shape: Shape::Labels,
+        columns: CHANNEL_QUEUE,
+    },
+    Grain {
+        id: 17,
+        shape: Shape::Labels,
+        columns: CHANNEL_PRODUCT,
+    },
+    Grain {
         id: 20,
         shape: Shape::Pairs,
         columns: KIND,
+    },
+    Grain {
+        id: 21,
+        shape: Shape::Pairs,
+        columns: CHANNEL,
     },
 ];
 

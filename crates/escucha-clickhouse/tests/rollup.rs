@@ -311,6 +311,14 @@ fn filters() -> Vec<(&'static str, Filters)> {
             },
         ),
         (
+            "channel and queue",
+            Filters {
+                channel: vec!["voice".into()],
+                queue: vec!["tech".into()],
+                ..whole.clone()
+            },
+        ),
+        (
             "queue",
             Filters {
                 queue: vec!["billing".into()],

@@ -845,12 +845,13 @@ async function operationsPage(main, ctx) {
   $('#window').addEventListener('change', (e) => setQuery({ window: e.target.value === '7' ? '' : e.target.value }));
 
   section(body('opkpis'), async () => {
-    const gapIds = [...new Set(OPS.flatMap((o) => o.gaps))];
     const [k, s, imp, co] = await Promise.all([
       api.get('kpis', { ...f, repeat_window_days: String(w) }),
       api.get('summary', f),
       api.get('impact', { ...f, metric: 'nps', by: 'theme' }).catch((e) => (e.missing ? null : Promise.reject(e))),
-      api.get('query', { ...f, theme: gapIds.join(','), dimensions: 'theme,emotion', metrics: 'interactions', limit: '1000' }).catch((e) => (e.missing ? null : Promise.reject(e))),
+      // Every theme × emotion (the gaps are picked below): a theme filter would
+      // only add a condition every row of a listed gap meets anyway.
+      api.get('query', { ...f, dimensions: 'theme,emotion', metrics: 'interactions', limit: '1000' }).catch((e) => (e.missing ? null : Promise.reject(e))),
     ]);
     if (!ctx.alive()) return;
     const kp = k.kpis;

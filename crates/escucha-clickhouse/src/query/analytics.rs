@@ -970,7 +970,7 @@ impl Store {
         // and daily interactions with text per emotion and per theme.
         let mut jobs = Vec::new();
         for dim in std::iter::once(None).chain(ANOMALY_SEGMENTS.iter().copied().map(Some)) {
-            for family in [None, Some(Family::Emotion), Some(Family::Theme)] {
+            for family in [None, Some(Family::EmotionOrTheme)] {
                 let mut keys = vec![Key::Date(DatePart::Day)];
                 keys.extend(dim.map(Key::Col));
                 keys.extend(family.map(Key::Label));
@@ -1001,18 +1001,13 @@ impl Store {
                     None => {
                         entry.with_text.insert(d, m.with_text);
                     }
-                    Some(fam) => {
-                        let Some(label) = k.last() else {
+                    Some(_) => {
+                        let Some((kind, label)) = k.last().and_then(|l| l.split_once('|')) else {
                             continue;
-                        };
-                        let kind = if fam == Family::Emotion {
-                            "emotion"
-                        } else {
-                            "theme"
                         };
                         entry
                             .labels
-                            .entry((kind.to_string(), label.clone()))
+                            .entry((kind.to_string(), label.to_string()))
                             .or_default()
                             .insert(d, m.with_text);
                     }

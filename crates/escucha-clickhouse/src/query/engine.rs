@@ -236,6 +236,8 @@ pub enum Family {
     Theme,
     FirstEmotion,
     LastEmotion,
+    /// Emotions and themes together, keyed `emotion|<id>` and `theme|<id>`.
+    EmotionOrTheme,
 }
 
 impl Family {
@@ -245,14 +247,23 @@ impl Family {
             Family::Theme => "themes",
             Family::FirstEmotion => "first_emotions",
             Family::LastEmotion => "last_emotions",
+            Family::EmotionOrTheme => {
+                "arrayConcat(arrayMap(x -> concat('emotion|', x), emotions), \
+                 arrayMap(x -> concat('theme|', x), themes))"
+            }
         }
     }
 
-    /// `label_kind` of the rollup's per-label grains.
-    pub(crate) fn rollup_kind(self) -> Option<&'static str> {
+    /// The rollup's condition on `label_kind` for this family and the key
+    /// it groups by, when the per-label grains hold it.
+    pub(crate) fn rollup_label(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Family::Emotion => Some("emotion"),
-            Family::Theme => Some("theme"),
+            Family::Emotion => Some(("label_kind = 'emotion'", "label")),
+            Family::Theme => Some(("label_kind = 'theme'", "label")),
+            Family::EmotionOrTheme => Some((
+                "label_kind IN ('emotion', 'theme')",
+                "concat(label_kind, '|', label)",
+            )),
             _ => None,
         }
     }
@@ -374,7 +385,7 @@ pub(crate) fn plan(
     }
     let shape = match families.as_slice() {
         [] => Shape::Totals,
-        [one] => match one.rollup_kind() {
+        [one] => match one.rollup_label() {
             Some(_) => Shape::Labels,
             None => return Plan::Raw,
         },
@@ -628,13 +639,13 @@ fn rollup_sql(
     skip: &[NaiveDate],
 ) -> Sql {
     let mut rendered = Vec::new();
-    let mut label_kind = "";
+    let mut label_kind = "label_kind = ''";
     for k in keys {
         rendered.push(match k {
             Key::Col(c) => c.to_string(),
             Key::Label(fam) => match grain.shape {
                 Shape::Pairs => {
-                    label_kind = "pair";
+                    label_kind = "label_kind = 'pair'";
                     if *fam == Family::Theme {
                         "label"
                     } else {
@@ -643,8 +654,9 @@ fn rollup_sql(
                     .to_string()
                 }
                 _ => {
-                    label_kind = fam.rollup_kind().unwrap_or_default();
-                    "label".to_string()
+                    let (cond, key) = fam.rollup_label().unwrap_or(("0", "label"));
+                    label_kind = cond;
+                    key.to_string()
                 }
             },
             Key::Bucket(interval) => bucket_of(*interval, "day"),
@@ -667,7 +679,7 @@ fn rollup_sql(
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT {keys_sql}, {parts}, {repeats} AS repeat_days FROM rollup \
-         WHERE grain = {} AND label_kind = '{label_kind}'",
+         WHERE grain = {} AND {label_kind}",
         grain.id
     ));
     if let Some(lo) = lo {
@@ -869,6 +881,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(grain(&both, &[Key::Col("product")], false), None);
+        // Channel with queue or product: their own grains.
+        assert_eq!(grain(&both, &[Key::Col("channel")], false), Some(6));
+        assert_eq!(
+            grain(
+                &all,
+                &[
+                    Key::Col("channel"),
+                    Key::Col("product"),
+                    Key::Label(Family::Emotion)
+                ],
+                false
+            ),
+            Some(17)
+        );
         // Too many days behind: raw.
         let behind: BTreeSet<NaiveDate> = day("2026-01-01")
             .iter_days()
