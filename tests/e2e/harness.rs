@@ -44,7 +44,11 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let pipelines = dir.path().join("pipelines");
         std::fs::create_dir_all(&pipelines).unwrap();
-        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        let shipped = Path::new(
+            &std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../pipelines");
         let re = regex::Regex::new(r"(?m)^partitions = \d+").unwrap();
         for file in ["surveys.toml", "transcripts.toml"] {
             let text = std::fs::read_to_string(shipped.join(file)).unwrap();

@@ -8,7 +8,11 @@ use escucha_pipeline::{load_dir, DecodeError, Format, Pipeline, Store};
 use std::path::{Path, PathBuf};
 
 fn pipelines_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines")
+    Path::new(
+        &std::env::var_os("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../pipelines")
 }
 
 fn shipped(name: &str) -> Pipeline {

@@ -302,7 +302,11 @@ mod tests {
 
     fn transcripts() -> Pipeline {
         escucha_pipeline::load_file(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/transcripts.toml"),
+            &Path::new(
+                &std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../pipelines/transcripts.toml"),
         )
         .expect("shipped pipeline")
     }
