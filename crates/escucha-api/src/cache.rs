@@ -79,7 +79,8 @@ pub struct CacheState {
 
 /// Paths under `/api/v1` whose answers may be kept.
 fn cacheable(path: &str, query: &str) -> bool {
-    let endpoint = path.trim_start_matches("/api/v1/");
+    // Nested under /api/v1, the router sees the path without that prefix.
+    let endpoint = path.trim_start_matches('/').trim_start_matches("api/v1/");
     let first = endpoint.split('/').next().unwrap_or_default();
     let kept = matches!(
         first,
@@ -160,7 +161,7 @@ mod tests {
     use tower::ServiceExt;
 
     /// A router whose `/api/v1/summary` counts its calls and answers the
-    /// count, behind the cache.
+    /// count, behind the cache, nested under `/api/v1` as the API is.
     fn app(ttl: Duration, calls: Arc<AtomicU64>, generation: Arc<AtomicU64>) -> Router {
         let counted = calls.clone();
         let state = CacheState {
@@ -168,19 +169,21 @@ mod tests {
             auth: Auth::open(),
             generation: Arc::new(move || generation.load(Ordering::SeqCst)),
         };
-        Router::new()
+        let api = Router::new()
             .route(
-                "/api/v1/summary",
+                "/summary",
                 get(move || {
                     let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
                     async move { axum::Json(serde_json::json!({ "calls": n })) }
                 }),
             )
             .route(
-                "/api/v1/pipelines",
+                "/pipelines",
                 get(|| async { axum::Json(serde_json::json!({})) }),
             )
-            .layer(axum::middleware::from_fn_with_state(state, layer))
+            .layer(axum::middleware::from_fn_with_state(state, layer));
+        // Nested as in `router`: the layer sees paths without the prefix.
+        Router::new().nest("/api/v1", api)
     }
 
     async fn get_body(app: &Router, uri: &str) -> (String, Option<String>) {
@@ -262,5 +265,7 @@ mod tests {
         assert!(!cacheable("/api/v1/query", "dimensions=theme&format=csv"));
         assert!(!cacheable("/api/v1/whoami", ""));
         assert!(!cacheable("/api/v1/pipelines", ""));
+        assert!(cacheable("/values/agent", ""));
+        assert!(!cacheable("/whoami", ""));
     }
 }

@@ -882,8 +882,13 @@ impl Store {
     }
 
     /// The keys of at most `limit + 1` rows of the drill-down, newest
-    /// first, from `since` on (when given). FINAL reads only the key and
-    /// filter columns here.
+    /// first, from `since` on (when given).
+    ///
+    /// First without FINAL: the newest matching rows of any version, each
+    /// kept only if it is its interaction's newest version (a replayed
+    /// interaction may have an older version that matches the filters while
+    /// the stored one does not). When the rows read run out before a page of
+    /// them is confirmed, the page comes from a FINAL read instead.
     async fn list_window(
         &self,
         f: &Filters,
@@ -891,36 +896,148 @@ impl Store {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ListKey>, Error> {
+        #[derive(Row, Deserialize)]
+        struct Candidate {
+            interaction_id: String,
+            pipeline: String,
+            occurred_at: u32,
+            version: u64,
+        }
+        let want = limit as usize + 1;
+        let read = want * 2 + 8;
+        let select = |sql: &mut Sql, columns: &str, final_: &str| {
+            sql.push(&format!(
+                "SELECT {columns} FROM interactions {final_} WHERE 1"
+            ));
+            f.conditions(sql);
+            if let Some(since) = since {
+                sql.push(" AND occurred_at >= toDateTime(")
+                    .arg(Arg::Time(since))
+                    .push(")");
+            }
+            if let Some(c) = after {
+                let t = Arg::Time(c.occurred_at);
+                sql.push(" AND (occurred_at < toDateTime(")
+                    .arg(t.clone())
+                    .push(")");
+                sql.push(" OR (occurred_at = toDateTime(")
+                    .arg(t)
+                    .push(") AND (pipeline < ");
+                sql.arg(Arg::Str(c.pipeline.clone()))
+                    .push(" OR (pipeline = ");
+                sql.arg(Arg::Str(c.pipeline.clone()))
+                    .push(" AND interaction_id < ");
+                sql.arg(Arg::Str(c.interaction_id.clone())).push("))))");
+            }
+        };
         let mut sql = Sql::default();
-        sql.push(
-            "SELECT interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at \
-             FROM interactions FINAL WHERE 1",
+        select(
+            &mut sql,
+            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at, version",
+            "",
         );
-        f.conditions(&mut sql);
-        if let Some(since) = since {
-            sql.push(" AND occurred_at >= toDateTime(")
-                .arg(Arg::Time(since))
-                .push(")");
-        }
-        if let Some(c) = after {
-            let t = Arg::Time(c.occurred_at);
-            sql.push(" AND (occurred_at < toDateTime(")
-                .arg(t.clone())
-                .push(")");
-            sql.push(" OR (occurred_at = toDateTime(")
-                .arg(t)
-                .push(") AND (pipeline < ");
-            sql.arg(Arg::Str(c.pipeline.clone()))
-                .push(" OR (pipeline = ");
-            sql.arg(Arg::Str(c.pipeline.clone()))
-                .push(" AND interaction_id < ");
-            sql.arg(Arg::Str(c.interaction_id.clone())).push("))))");
-        }
         sql.push(&format!(
-            " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC LIMIT {}",
-            u64::from(limit) + 1
+            " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC, version DESC LIMIT {read}"
+        ));
+        let candidates = sql.query(self).fetch_all::<Candidate>().await?;
+        let keys: Vec<ListKey> = candidates
+            .iter()
+            .map(|c| ListKey {
+                interaction_id: c.interaction_id.clone(),
+                pipeline: c.pipeline.clone(),
+                occurred_at: c.occurred_at,
+            })
+            .collect();
+        let newest = self.newest_versions(&keys).await?;
+        let day = |t: u32| t / 86_400;
+        let mut seen = BTreeSet::new();
+        let mut page = Vec::new();
+        for c in &candidates {
+            let key = (
+                c.pipeline.clone(),
+                c.interaction_id.clone(),
+                day(c.occurred_at),
+            );
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            if newest.get(&key) == Some(&c.version) {
+                page.push(ListKey {
+                    interaction_id: c.interaction_id.clone(),
+                    pipeline: c.pipeline.clone(),
+                    occurred_at: c.occurred_at,
+                });
+                if page.len() == want {
+                    return Ok(page);
+                }
+            }
+        }
+        if candidates.len() < read {
+            // Every matching row was read: the page is complete.
+            return Ok(page);
+        }
+        let mut sql = Sql::default();
+        select(
+            &mut sql,
+            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at",
+            "FINAL",
+        );
+        sql.push(&format!(
+            " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC LIMIT {want}"
         ));
         Ok(sql.query(self).fetch_all::<ListKey>().await?)
+    }
+
+    /// The newest version of each key's interaction (as FINAL keeps it),
+    /// by `(pipeline, interaction_id, UTC day)`.
+    async fn newest_versions(
+        &self,
+        keys: &[ListKey],
+    ) -> Result<BTreeMap<(String, String, u32), u64>, Error> {
+        #[derive(Row, Deserialize)]
+        struct Newest {
+            pipeline: String,
+            interaction_id: String,
+            d: u32,
+            v: u64,
+        }
+        let (Some(first), Some(last)) = (
+            keys.iter().map(|k| k.occurred_at).min(),
+            keys.iter().map(|k| k.occurred_at).max(),
+        ) else {
+            return Ok(BTreeMap::new());
+        };
+        let pipelines: Vec<String> = keys
+            .iter()
+            .map(|k| k.pipeline.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ids: Vec<String> = keys
+            .iter()
+            .map(|k| k.interaction_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Whole UTC days: every version of these keys, wherever in the day.
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT pipeline, interaction_id, toUInt32(intDiv(toUInt32(occurred_at), 86400)) AS d, \
+             max(version) AS v FROM interactions WHERE occurred_at >= toDateTime(",
+        )
+        .arg(Arg::Time(i64::from(first / 86_400 * 86_400)))
+        .push(") AND occurred_at < toDateTime(")
+        .arg(Arg::Time(i64::from(last / 86_400 * 86_400 + 86_400)))
+        .push(") AND pipeline IN ");
+        in_list(&mut sql, &pipelines);
+        sql.push(" AND interaction_id IN ");
+        in_list(&mut sql, &ids);
+        sql.push(" GROUP BY pipeline, interaction_id, d");
+        let rows = sql.query(self).fetch_all::<Newest>().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.pipeline, r.interaction_id, r.d), r.v))
+            .collect())
     }
 
     /// The page's items with their redacted turns and labels.
