@@ -7,9 +7,12 @@
 //! - [`query`]: the aggregate and drill-down queries the API serves.
 //! - [`rollup`]: the daily rollup that keeps aggregates over months fast.
 //!
-//! Tables are `ReplacingMergeTree` keyed by the interaction and read with
-//! `FINAL`, so a replayed Kafka message never counts twice. The SQL runs on
-//! ClickHouse 18.16 (Debian's package) and on current releases.
+//! `interactions`, `turns` and `labels` are `ReplacingMergeTree` keyed by the
+//! interaction and read with `FINAL` (or, for a page of rows, each checked to
+//! be its interaction's newest version), so a replayed Kafka message never
+//! counts twice; the daily rollup is rebuilt from such reads and swapped in a
+//! month at a time. The SQL runs on ClickHouse 18.16 (Debian's package) and
+//! on current releases.
 
 pub mod error;
 pub mod query;
