@@ -299,7 +299,7 @@ ranged_calls=(
     "overview+emotions timeseries emotion|timeseries?{F}&interval={I}&labels=emotion"
     "overview+gaps gaps|gaps?{F}"
     "overview+gaps+ops impact nps×theme|impact?{F}&metric=nps&by=theme"
-    "overview anomalies|anomalies?{F}"
+    "overview anomalies|anomalies?{F}&limit=20"
     "gaps timeseries theme|timeseries?{F}&interval={I}&labels=theme"
     "gaps query theme×product|query?{F}&dimensions=theme%2Cproduct&metrics=interactions%2Cnps&limit=1000"
     "gaps drill-down verbatims|interactions?{F}&theme=long_wait&limit=20"
@@ -314,7 +314,7 @@ channel_calls=(
     "overview timeseries emotion|timeseries?{F}&interval={I}&labels=emotion"
     "overview gaps|gaps?{F}"
     "overview impact nps×theme|impact?{F}&metric=nps&by=theme"
-    "overview anomalies|anomalies?{F}"
+    "overview anomalies|anomalies?{F}&limit=20"
 )
 fixed_calls=(
     "boot whoami|whoami"

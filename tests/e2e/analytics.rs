@@ -239,6 +239,21 @@ async fn analytics_endpoints_serve_hand_computed_figures_with_roles_and_csv() {
     let (status, a) = get(&url("/api/v1/anomalies?days=7"), Some("viewer-token")).await;
     assert_eq!(status, 200, "{a}");
     assert!(a["anomalies"].is_array());
+    // `limit` keeps the strongest; `total` counts them all.
+    let all = a["anomalies"].as_array().unwrap().len() as u64;
+    assert_eq!(a["total"].as_u64(), Some(all));
+    let (status, one) = get(
+        &url("/api/v1/anomalies?days=7&limit=1"),
+        Some("viewer-token"),
+    )
+    .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["total"].as_u64(), Some(all));
+    assert_eq!(
+        one["anomalies"].as_array().unwrap().first(),
+        a["anomalies"].as_array().unwrap().first()
+    );
+    assert!(one["anomalies"].as_array().unwrap().len() <= 1);
     assert_eq!(
         get(&url("/api/v1/anomalies?days=0"), Some("viewer-token"))
             .await

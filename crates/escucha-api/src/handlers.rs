@@ -346,13 +346,14 @@ pub async fn anomalies(
     Query(q): Q,
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers, Role::Viewer)?;
-    let (filters, (days, measure)) = parse(q, &["days", "measure"], &state, |p, problems| {
-        let days = p.int("days", 7, 1..=ANOMALY_MAX_DAYS, problems);
-        let measure = p
-            .get("measure")
-            .map(|_| p.choice("measure", &["volume", "share"], problems));
-        (days, measure)
-    })?;
+    let (filters, (days, measure, limit)) =
+        parse(q, &["days", "measure", "limit"], &state, |p, problems| {
+            let days = p.int("days", 7, 1..=ANOMALY_MAX_DAYS, problems);
+            let measure = p
+                .get("measure")
+                .map(|_| p.choice("measure", &["volume", "share"], problems));
+            (days, measure, p.limit(100, 5000, problems))
+        })?;
     let (first, checked_from, last) = anomaly_days(&filters, days, Utc::now());
     let data = Filters {
         emotion: vec![],
@@ -370,7 +371,11 @@ pub async fn anomalies(
             || (a.kind == "theme" && filters.theme.contains(&a.label));
         label_ok && measure.is_none_or(|m| a.measure == m)
     });
+    // The strongest first (sorted by |z|); `total` counts them all.
+    let total = found.len();
+    found.truncate(limit as usize);
     Ok(Json(json!({
+        "total": total,
         "from": first.to_string(),
         "to": last.to_string(),
         "checked_from": checked_from.to_string(),

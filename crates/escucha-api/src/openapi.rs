@@ -74,6 +74,7 @@ pub fn document() -> Value {
             "/api/v1/anomalies": get("Days on which a theme's or emotion's volume or share, overall or in a channel, queue or product, left its trailing 28-day baseline by more than k standard deviations; sorted by |z|. theme and emotion choose the labels reported. A from/to range longer than 92 days is not refused: only its last 92 days are checked, and checked_from in the answer says from which day (from and to echo the range asked for)", "viewer", vec![
                 param("days", "the last N days up to today, 1-92 (default 7); from/to take precedence", json!({ "type": "integer", "minimum": 1, "maximum": 92 })),
                 param("measure", "volume or share (default both)", json!({ "type": "string", "enum": ["volume", "share"] })),
+                param("limit", "the strongest N anomalies returned, 1-5000 (default 100); `total` counts them all", json!({ "type": "integer", "minimum": 1, "maximum": 5000 })),
             ], true),
             "/api/v1/gaps": get("Process gaps ranked by volume, trend against the previous period, NPS/CSAT with and without each gap (default period: last 30 days)", "viewer", vec![], true),
             "/api/v1/kpis": get("Contact KPIs per KPIS.md: AHT, ASA, transfer rate, bot containment, escalation, resolution, repeat-contact rate", "viewer", vec![

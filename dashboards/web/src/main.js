@@ -522,12 +522,14 @@ async function overview(main, ctx) {
   });
 
   section(body('anomalies'), async () => {
-    const r = await api.get('anomalies', f);
+    // The 20 strongest; `total` counts them all.
+    const r = await api.get('anomalies', { ...f, limit: '20' });
     if (!ctx.alive()) return;
     const list = r.anomalies || [];
-    $('#anomaly-count').textContent = num(list.length);
-    $('#anomaly-count').classList.toggle('hot', list.length > 0);
-    body('anomalies').innerHTML = list.length ? `<ul class="anomalies" data-testid="anomalies">${list.slice(0, 20).map((a) => `<li class="${a.direction === 'up' ? 'up' : 'down'}"><span class="badge ${a.direction === 'up' ? 'hot' : ''}" aria-hidden="true">${a.direction === 'up' ? '▲' : '▼'}</span> ${esc(anomalyText(a))}</li>`).join('')}</ul>` : `<p class="note">${esc(t('overview.noAnomalies'))}</p>`;
+    const total = r.total ?? list.length;
+    $('#anomaly-count').textContent = num(total);
+    $('#anomaly-count').classList.toggle('hot', total > 0);
+    body('anomalies').innerHTML = list.length ? `<ul class="anomalies" data-testid="anomalies">${list.map((a) => `<li class="${a.direction === 'up' ? 'up' : 'down'}"><span class="badge ${a.direction === 'up' ? 'hot' : ''}" aria-hidden="true">${a.direction === 'up' ? '▲' : '▼'}</span> ${esc(anomalyText(a))}</li>`).join('')}</ul>` : `<p class="note">${esc(t('overview.noAnomalies'))}</p>`;
   }).then(() => { const b = $('#anomaly-count'); if (b && b.textContent === '…') b.textContent = '—'; });
 }
 
