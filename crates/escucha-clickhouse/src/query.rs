@@ -108,6 +108,32 @@ fn append(to: &mut Sql, from: &Sql) {
 }
 
 impl Filters {
+    /// Each dimension column with the values it is restricted to (empty: any).
+    fn dimensions(&self) -> [(&'static str, &Vec<String>); 8] {
+        [
+            ("channel", &self.channel),
+            ("queue", &self.queue),
+            ("team", &self.team),
+            ("agent", &self.agent),
+            ("product", &self.product),
+            ("language", &self.language),
+            ("pipeline", &self.pipeline),
+            ("kind", &self.kind),
+        ]
+    }
+
+    /// ` AND has(…)` for every restricted dimension column (shared by the
+    /// tables and the rollup, which name them alike).
+    fn dimension_conditions(&self, sql: &mut Sql) {
+        for (column, values) in self.dimensions() {
+            if !values.is_empty() {
+                sql.push(" AND has(")
+                    .arg(Arg::List(values.clone()))
+                    .push(&format!(", {column})"));
+            }
+        }
+    }
+
     /// ` AND ...` conditions for the `interactions` table.
     fn conditions(&self, sql: &mut Sql) {
         if let Some(from) = self.from {
@@ -120,23 +146,7 @@ impl Filters {
                 .arg(Arg::Time(to.timestamp()))
                 .push(")");
         }
-        let dims: [(&str, &Vec<String>); 8] = [
-            ("channel", &self.channel),
-            ("queue", &self.queue),
-            ("team", &self.team),
-            ("agent", &self.agent),
-            ("product", &self.product),
-            ("language", &self.language),
-            ("pipeline", &self.pipeline),
-            ("kind", &self.kind),
-        ];
-        for (column, values) in dims {
-            if !values.is_empty() {
-                sql.push(" AND has(")
-                    .arg(Arg::List(values.clone()))
-                    .push(&format!(", {column})"));
-            }
-        }
+        self.dimension_conditions(sql);
         if !self.emotion.is_empty() {
             sql.push(" AND hasAny(emotions, ")
                 .arg(Arg::List(self.emotion.clone()))
@@ -755,6 +765,46 @@ fn newest<T, K: Ord>(rows: Vec<T>, key: impl Fn(&T) -> K, version: impl Fn(&T) -
     best.into_values().collect()
 }
 
+/// A page of interactions: its time span and its distinct pipelines and ids,
+/// for lookups by id that the tables' sort keys can serve.
+struct PageSpan {
+    first: u32,
+    last: u32,
+    pipelines: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl PageSpan {
+    /// From `(occurred_at, pipeline, interaction_id)` of each row; `None` when empty.
+    fn of<'a>(rows: impl Iterator<Item = (u32, &'a str, &'a str)>) -> Option<PageSpan> {
+        let (mut first, mut last) = (u32::MAX, 0);
+        let mut pipelines = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for (t, pipeline, id) in rows {
+            first = first.min(t);
+            last = last.max(t);
+            pipelines.insert(pipeline.to_string());
+            ids.insert(id.to_string());
+        }
+        (!ids.is_empty()).then(|| PageSpan {
+            first,
+            last,
+            pipelines: pipelines.into_iter().collect(),
+            ids: ids.into_iter().collect(),
+        })
+    }
+
+    fn of_keys(keys: &[ListKey]) -> Option<PageSpan> {
+        PageSpan::of(keys.iter().map(|k| {
+            (
+                k.occurred_at,
+                k.pipeline.as_str(),
+                k.interaction_id.as_str(),
+            )
+        }))
+    }
+}
+
 /// `(?, ?, …)`: a list for `IN`, each value bound.
 fn in_list(sql: &mut Sql, values: &[String]) {
     sql.push("(");
@@ -839,44 +889,32 @@ impl Store {
     /// The rows of a page's keys, in the page's order: read without FINAL
     /// (by id, a few rows) keeping each interaction's newest version.
     async fn list_rows(&self, keys: &[ListKey]) -> Result<Vec<ListRow>, Error> {
-        let (Some(first), Some(last)) = (
-            keys.iter().map(|k| k.occurred_at).min(),
-            keys.iter().map(|k| k.occurred_at).max(),
-        ) else {
+        let Some(span) = PageSpan::of_keys(keys) else {
             return Ok(Vec::new());
         };
-        let pipelines: Vec<String> = keys
-            .iter()
-            .map(|k| k.pipeline.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let ids: Vec<String> = keys.iter().map(|k| k.interaction_id.clone()).collect();
         let mut sql = Sql::default();
         sql.push(
             "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
              language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
              agent_empathy, emotions, themes, version FROM interactions WHERE occurred_at >= toDateTime(",
         )
-        .arg(Arg::Time(i64::from(first)))
+        .arg(Arg::Time(i64::from(span.first)))
         .push(") AND occurred_at <= toDateTime(")
-        .arg(Arg::Time(i64::from(last)))
+        .arg(Arg::Time(i64::from(span.last)))
         .push(") AND pipeline IN ");
-        in_list(&mut sql, &pipelines);
+        in_list(&mut sql, &span.pipelines);
         sql.push(" AND interaction_id IN ");
-        in_list(&mut sql, &ids);
+        in_list(&mut sql, &span.ids);
         let rows = sql.query(self).fetch_all::<ListRow>().await?;
-        let mut newest: BTreeMap<(String, String, u32), ListRow> = BTreeMap::new();
-        for r in rows {
-            let k = (r.pipeline.clone(), r.interaction_id.clone(), r.occurred_at);
-            if newest.get(&k).is_none_or(|b| b.version < r.version) {
-                newest.insert(k, r);
-            }
-        }
+        let key = |r: &ListRow| (r.pipeline.clone(), r.interaction_id.clone(), r.occurred_at);
+        let mut by_key: BTreeMap<_, ListRow> = newest(rows, key, |r| r.version)
+            .into_iter()
+            .map(|r| (key(&r), r))
+            .collect();
         Ok(keys
             .iter()
             .filter_map(|k| {
-                newest.remove(&(k.pipeline.clone(), k.interaction_id.clone(), k.occurred_at))
+                by_key.remove(&(k.pipeline.clone(), k.interaction_id.clone(), k.occurred_at))
             })
             .collect())
     }
@@ -1001,24 +1039,10 @@ impl Store {
             d: u32,
             v: u64,
         }
-        let (Some(first), Some(last)) = (
-            keys.iter().map(|k| k.occurred_at).min(),
-            keys.iter().map(|k| k.occurred_at).max(),
-        ) else {
+        let Some(span) = PageSpan::of_keys(keys) else {
             return Ok(BTreeMap::new());
         };
-        let pipelines: Vec<String> = keys
-            .iter()
-            .map(|k| k.pipeline.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let ids: Vec<String> = keys
-            .iter()
-            .map(|k| k.interaction_id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let (first, last) = (span.first, span.last);
         // Whole UTC days: every version of these keys, wherever in the day.
         let mut sql = Sql::default();
         sql.push(
@@ -1029,9 +1053,9 @@ impl Store {
         .push(") AND occurred_at < toDateTime(")
         .arg(Arg::Time(i64::from(last / 86_400 * 86_400 + 86_400)))
         .push(") AND pipeline IN ");
-        in_list(&mut sql, &pipelines);
+        in_list(&mut sql, &span.pipelines);
         sql.push(" AND interaction_id IN ");
-        in_list(&mut sql, &ids);
+        in_list(&mut sql, &span.ids);
         sql.push(" GROUP BY pipeline, interaction_id, d");
         let rows = sql.query(self).fetch_all::<Newest>().await?;
         Ok(rows
@@ -1042,51 +1066,46 @@ impl Store {
 
     /// The page's items with their redacted turns and labels.
     async fn with_turns(&self, rows: Vec<ListRow>, next: Option<Cursor>) -> Result<Page, Error> {
-        if rows.is_empty() {
+        let Some(span) = PageSpan::of(rows.iter().map(|r| {
+            (
+                r.occurred_at,
+                r.pipeline.as_str(),
+                r.interaction_id.as_str(),
+            )
+        })) else {
             return Ok(Page {
                 items: vec![],
                 next,
             });
-        }
-        let ids: Vec<String> = rows.iter().map(|r| r.interaction_id.clone()).collect();
+        };
         // The page's time bounds (both tables are partitioned by month of
-        // occurred_at, which they share with their interaction) and, for
-        // turns, its pipelines (their sort key starts with pipeline), so
-        // neither lookup scans the whole table.
+        // occurred_at, which they share with their interaction), so neither
+        // lookup scans the whole table; `IN` lists use the tables' sort keys
+        // (turns: pipeline, interaction_id; labels: by day); duplicates of
+        // replayed rows are dropped here rather than by FINAL.
         let bounds = |sql: &mut Sql| {
-            let first = rows.iter().map(|r| r.occurred_at).min().unwrap_or_default();
-            let last = rows.iter().map(|r| r.occurred_at).max().unwrap_or_default();
             sql.push(" AND occurred_at >= toDateTime(")
-                .arg(Arg::Time(i64::from(first)))
+                .arg(Arg::Time(i64::from(span.first)))
                 .push(") AND occurred_at <= toDateTime(")
-                .arg(Arg::Time(i64::from(last)))
+                .arg(Arg::Time(i64::from(span.last)))
                 .push(")");
         };
-        // `IN` lists use the tables' sort keys (turns: pipeline,
-        // interaction_id; labels: by day); duplicates of replayed rows are
-        // dropped here rather than by FINAL.
-        let pipelines: Vec<String> = rows
-            .iter()
-            .map(|r| r.pipeline.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
         let mut turns = Sql::default();
         turns.push(
             "SELECT pipeline, interaction_id, turn_index, speaker, \
                  if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text, version \
                  FROM turns WHERE pipeline IN ",
         );
-        in_list(&mut turns, &pipelines);
+        in_list(&mut turns, &span.pipelines);
         turns.push(" AND interaction_id IN ");
-        in_list(&mut turns, &ids);
+        in_list(&mut turns, &span.ids);
         bounds(&mut turns);
         let mut labels = Sql::default();
         labels.push(
             "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
              evidence_start, evidence_end, engine, version FROM labels WHERE interaction_id IN ",
         );
-        in_list(&mut labels, &ids);
+        in_list(&mut labels, &span.ids);
         bounds(&mut labels);
         let (turns, labels) = tokio::try_join!(
             turns.query(self).fetch_all::<TurnListRow>(),

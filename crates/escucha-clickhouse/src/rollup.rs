@@ -19,7 +19,10 @@
 //! In cluster mode the rollup is not maintained and queries read the tables.
 
 use crate::error::Error;
-use crate::query::engine::{measures_layout, raw_measures, repeat_gaps, Need, RAW_COLUMNS};
+use crate::query::engine::{
+    day_start, measures_layout, raw_measures, repeat_gaps, Need, RAW_COLUMNS,
+};
+use crate::store::escape_marks;
 use crate::store::Store;
 use chrono::{NaiveDate, Utc};
 use clickhouse::Row;
@@ -261,15 +264,9 @@ struct DayVersion {
     v: u64,
 }
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
+/// A `YYYY-MM-DD` day.
+pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-fn day_start(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc()
-        .timestamp()
 }
 
 /// The rollup's partition of a day.
@@ -528,7 +525,7 @@ impl Store {
         ));
         statements.push(format!("ALTER TABLE {staging} DROP PARTITION {partition}"));
         for sql in statements {
-            self.client().query(&escape(&sql)).execute().await?;
+            self.client().query(&escape_marks(&sql)).execute().await?;
         }
         Ok(())
     }
@@ -645,11 +642,6 @@ impl Store {
             tokio::time::sleep(delay).await;
         }
     }
-}
-
-/// `?` is the bind marker of the clickhouse crate; these statements bind nothing.
-fn escape(sql: &str) -> String {
-    sql.replace('?', "??")
 }
 
 #[cfg(test)]

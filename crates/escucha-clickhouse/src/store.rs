@@ -241,8 +241,9 @@ fn already_applied(e: &clickhouse::error::Error) -> bool {
     matches!(e, clickhouse::error::Error::BadResponse(m) if m.contains("already exists"))
 }
 
-/// `?` is the bind marker of the clickhouse crate; DDL has none.
-fn escape_marks(sql: &str) -> String {
+/// `?` is the bind marker of the clickhouse crate; statements that bind
+/// nothing (DDL, the rollup's assembled statements) escape it.
+pub(crate) fn escape_marks(sql: &str) -> String {
     sql.replace('?', "??")
 }
 

@@ -983,13 +983,12 @@ impl Store {
         }
         let results = futures::future::try_join_all(jobs).await?;
         let mut segments: HashMap<String, SegmentDays> = HashMap::new();
-        let parse_day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
         for (dim, family, rows) in results {
             for (k, m) in rows {
                 if m.with_text == 0 {
                     continue;
                 }
-                let Some(d) = k.first().and_then(|d| parse_day(d)) else {
+                let Some(d) = k.first().and_then(|d| crate::rollup::parse_day(d)) else {
                     continue;
                 };
                 let seg = match dim {

@@ -333,7 +333,8 @@ fn midnight(t: DateTime<Utc>) -> bool {
     t.timestamp().rem_euclid(86_400) == 0
 }
 
-fn day_start(d: NaiveDate) -> i64 {
+/// Unix seconds of a day's start (UTC).
+pub(crate) fn day_start(d: NaiveDate) -> i64 {
     d.and_hms_opt(0, 0, 0)
         .unwrap_or_default()
         .and_utc()
@@ -342,17 +343,8 @@ fn day_start(d: NaiveDate) -> i64 {
 
 /// The dimension columns a filter restricts.
 fn filter_columns(f: &Filters) -> Vec<&'static str> {
-    let dims: [(&str, &Vec<String>); 8] = [
-        ("channel", &f.channel),
-        ("queue", &f.queue),
-        ("team", &f.team),
-        ("agent", &f.agent),
-        ("product", &f.product),
-        ("language", &f.language),
-        ("pipeline", &f.pipeline),
-        ("kind", &f.kind),
-    ];
-    dims.iter()
+    f.dimensions()
+        .iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(c, _)| *c)
         .collect()
@@ -697,23 +689,7 @@ fn rollup_sql(
             .arg(Arg::List(skip.iter().map(|d| d.to_string()).collect()))
             .push(", toString(day))");
     }
-    let dims: [(&str, &Vec<String>); 8] = [
-        ("channel", &f.channel),
-        ("queue", &f.queue),
-        ("team", &f.team),
-        ("agent", &f.agent),
-        ("product", &f.product),
-        ("language", &f.language),
-        ("pipeline", &f.pipeline),
-        ("kind", &f.kind),
-    ];
-    for (column, values) in dims {
-        if !values.is_empty() {
-            sql.push(" AND has(")
-                .arg(Arg::List(values.clone()))
-                .push(&format!(", {column})"));
-        }
-    }
+    f.dimension_conditions(&mut sql);
     sql.push(&group);
     sql
 }
