@@ -11,7 +11,7 @@
 //! (`whoami`, `pipelines`) and CSV exports are never cached.
 
 use crate::auth::Auth;
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{to_bytes, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -33,15 +33,17 @@ struct Kept {
 }
 
 impl Kept {
-    fn response(&self, hit: bool) -> Response {
+    /// The answer; `cache` (`hit` or `miss`) goes into `x-escucha-cache`
+    /// when the answer is kept.
+    fn response(&self, cache: Option<&'static str>) -> Response {
         let mut r = (self.status, self.body.clone()).into_response();
         if let Some(ct) = &self.content_type {
             r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
         }
-        r.headers_mut().insert(
-            "x-escucha-cache",
-            HeaderValue::from_static(if hit { "hit" } else { "miss" }),
-        );
+        if let Some(cache) = cache {
+            r.headers_mut()
+                .insert("x-escucha-cache", HeaderValue::from_static(cache));
+        }
         r
     }
 }
@@ -117,7 +119,7 @@ pub async fn layer(State(state): State<CacheState>, req: Request, next: Next) ->
     };
     let key = format!("{}|{:?}|{path}?{query}", (state.generation)(), caller.role);
     if let Some(hit) = kept.get(&key).await {
-        return hit.response(true);
+        return hit.response(Some("hit"));
     }
     // One computation for concurrent identical requests; failures are
     // answered as they are and not kept.
@@ -126,7 +128,19 @@ pub async fn layer(State(state): State<CacheState>, req: Request, next: Next) ->
             let response = next.run(req).await;
             let (parts, body) = response.into_parts();
             // Handlers answer from memory: the whole body is there already.
-            let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let body = match to_bytes(body, usize::MAX).await {
+                Ok(body) => body,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading an answer to keep it failed");
+                    return Err(Kept {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        content_type: Some(HeaderValue::from_static("application/json")),
+                        body: Bytes::from_static(
+                            br#"{"error":"internal","message":"the answer could not be read"}"#,
+                        ),
+                    });
+                }
+            };
             let answer = Kept {
                 status: parts.status,
                 content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
@@ -140,21 +154,15 @@ pub async fn layer(State(state): State<CacheState>, req: Request, next: Next) ->
         })
         .await;
     match computed {
-        Ok(answer) => answer.response(false),
-        Err(answer) => {
-            let mut r = Response::new(Body::from(answer.body.clone()));
-            *r.status_mut() = answer.status;
-            if let Some(ct) = &answer.content_type {
-                r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
-            }
-            r
-        }
+        Ok(answer) => answer.response(Some("miss")),
+        Err(answer) => answer.response(None),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use axum::routing::get;
     use axum::Router;
     use std::sync::atomic::{AtomicU64, Ordering};
