@@ -124,3 +124,15 @@ ensure_python_venv() {
         --no-deps --requirement "${requirements}" >&2
     printf '%s\n' "${wanted}" >"${stamp}"
 }
+
+# Python interpreter for pip downloads and stdlib-only helpers: the
+# virtual environment DIR's when present, else ${ESCUCHA_PYTHON:-python3}.
+helper_python() {
+    local venv="$1" python="${ESCUCHA_PYTHON:-python3}"
+    if [[ -x "${venv}/bin/python" ]]; then
+        printf '%s\n' "${venv}/bin/python"
+    else
+        command -v "${python}" >/dev/null 2>&1 || die "${python} not found"
+        printf '%s\n' "${python}"
+    fi
+}

