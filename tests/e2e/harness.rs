@@ -306,18 +306,10 @@ pub async fn get_text(url: &str, token: Option<&str>) -> (u16, String, String) {
     }
 }
 
+/// GET returning the status and the body as JSON (`Null` when it is not JSON).
 pub async fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    match req.send().await {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (status, r.json().await.unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
+    let (status, _, body) = get_text(url, token).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 /// Polls until `check` returns `Some`, or panics with `what` and the log.
