@@ -374,41 +374,61 @@ fn share(count: u64, total: u64) -> f64 {
     }
 }
 
-impl Store {
-    async fn totals(&self, f: &Filters, need: Need) -> Result<Measures, Error> {
-        self.aggregate_one(f, need).await
+/// The sum of every group's measures.
+pub(crate) fn total_of(groups: Groups) -> Measures {
+    let mut out = Measures::default();
+    for (_, m) in &groups {
+        out.add(m);
     }
+    out
+}
 
-    /// Interactions per label, most frequent first.
-    async fn label_counts(
-        &self,
-        f: &Filters,
-        kind: LabelKind,
-    ) -> Result<Vec<LabelCountRow>, Error> {
-        let rows = self
-            .aggregate(f, &[Key::Label(kind.into())], Need::COUNTS)
-            .await?;
-        let mut out: Vec<LabelCountRow> = rows
-            .into_iter()
-            .filter_map(|(k, m)| {
-                Some(LabelCountRow {
-                    label: k.into_iter().next()?,
-                    count: m.interactions,
-                })
+/// Interactions per label (the groups' only key), most frequent first.
+fn label_counts(groups: Groups) -> Vec<LabelCountRow> {
+    let mut out: Vec<LabelCountRow> = groups
+        .into_iter()
+        .filter_map(|(k, m)| {
+            Some(LabelCountRow {
+                label: k.into_iter().next()?,
+                count: m.interactions,
             })
-            .collect();
-        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
-        Ok(out)
-    }
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    out
+}
 
+impl Store {
     /// Interactions, surveys, NPS/CSAT/CES with their n, and counts and
     /// shares per emotion and theme.
     pub async fn summary(&self, f: &Filters, min_n: u64) -> Result<Summary, Error> {
-        let (totals, emotions, themes) = tokio::try_join!(
-            self.totals(f, Need::COUNTS | Need::MOOD | Need::SCORES),
-            self.label_counts(f, LabelKind::Emotion),
-            self.label_counts(f, LabelKind::Theme)
-        )?;
+        let emotion = [Key::Label(Family::Emotion)];
+        let theme = [Key::Label(Family::Theme)];
+        let need = Need::COUNTS;
+        let [totals, emotions, themes]: [Groups; 3] = self
+            .aggregate_all([
+                Ask {
+                    f,
+                    keys: &[],
+                    need: need | Need::MOOD | Need::SCORES,
+                },
+                Ask {
+                    f,
+                    keys: &emotion,
+                    need,
+                },
+                Ask {
+                    f,
+                    keys: &theme,
+                    need,
+                },
+            ])
+            .await?;
+        let (totals, emotions, themes) = (
+            total_of(totals),
+            label_counts(emotions),
+            label_counts(themes),
+        );
         let to_counts = |rows: Vec<LabelCountRow>| {
             rows.into_iter()
                 .map(|r| LabelCount {
@@ -485,10 +505,20 @@ impl Store {
     ) -> Result<Vec<SeriesPoint>, Error> {
         let by_bucket = [Key::Bucket(interval)];
         let by_label = [Key::Bucket(interval), Key::Label(kind.into())];
-        let (totals, labels) = tokio::try_join!(
-            self.aggregate(f, &by_bucket, Need::COUNTS | Need::SCORES),
-            self.aggregate(f, &by_label, Need::COUNTS)
-        )?;
+        let [totals, labels]: [Groups; 2] = self
+            .aggregate_all([
+                Ask {
+                    f,
+                    keys: &by_bucket,
+                    need: Need::COUNTS | Need::SCORES,
+                },
+                Ask {
+                    f,
+                    keys: &by_label,
+                    need: Need::COUNTS,
+                },
+            ])
+            .await?;
         let bucket = |k: &[String]| k.first().and_then(|b| b.parse::<u32>().ok());
         let mut points: BTreeMap<u32, SeriesPoint> = totals
             .into_iter()
@@ -570,12 +600,16 @@ impl Store {
             ..f.clone()
         };
         let theme = [Key::Label(Family::Theme)];
-        let (totals, prev_totals, now, before) = tokio::try_join!(
-            self.totals(&current, Need::COUNTS | Need::SCORES),
-            self.totals(&previous, Need::COUNTS),
-            self.aggregate(&current, &theme, Need::COUNTS | Need::SCORES),
-            self.aggregate(&previous, &theme, Need::COUNTS)
-        )?;
+        let ask = |f, keys, need| Ask { f, keys, need };
+        let [totals, prev_totals, now, before]: [Groups; 4] = self
+            .aggregate_all([
+                ask(&current, &[], Need::COUNTS | Need::SCORES),
+                ask(&previous, &[], Need::COUNTS),
+                ask(&current, &theme, Need::COUNTS | Need::SCORES),
+                ask(&previous, &theme, Need::COUNTS),
+            ])
+            .await?;
+        let (totals, prev_totals) = (total_of(totals), total_of(prev_totals));
         // Per theme: this period's measures and the previous period's count.
         let mut by: BTreeMap<String, (Measures, u64)> = BTreeMap::new();
         for (k, m) in now {
@@ -691,6 +725,12 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// The columns of [`ListRow`].
+const LIST_COLUMNS: &str =
+    "interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
+     language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
+     agent_empathy, emotions, themes, version";
+
 #[derive(Row, Deserialize)]
 struct ListRow {
     interaction_id: String,
@@ -713,14 +753,6 @@ struct ListRow {
     emotions: Vec<String>,
     themes: Vec<String>,
     version: u64,
-}
-
-/// Where a drill-down row is: its sort key.
-#[derive(Row, Deserialize)]
-struct ListKey {
-    interaction_id: String,
-    pipeline: String,
-    occurred_at: u32,
 }
 
 #[derive(Row, Deserialize)]
@@ -794,12 +826,12 @@ impl PageSpan {
         })
     }
 
-    fn of_keys(keys: &[ListKey]) -> Option<PageSpan> {
-        PageSpan::of(keys.iter().map(|k| {
+    fn of_rows(rows: &[ListRow]) -> Option<PageSpan> {
+        PageSpan::of(rows.iter().map(|r| {
             (
-                k.occurred_at,
-                k.pipeline.as_str(),
-                k.interaction_id.as_str(),
+                r.occurred_at,
+                r.pipeline.as_str(),
+                r.interaction_id.as_str(),
             )
         }))
     }
@@ -882,45 +914,11 @@ impl Store {
         } else {
             None
         };
-        let rows = self.list_rows(&rows).await?;
         self.with_turns(rows, next).await
     }
 
-    /// The rows of a page's keys, in the page's order: read without FINAL
-    /// (by id, a few rows) keeping each interaction's newest version.
-    async fn list_rows(&self, keys: &[ListKey]) -> Result<Vec<ListRow>, Error> {
-        let Some(span) = PageSpan::of_keys(keys) else {
-            return Ok(Vec::new());
-        };
-        let mut sql = Sql::default();
-        sql.push(
-            "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
-             language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
-             agent_empathy, emotions, themes, version FROM interactions WHERE occurred_at >= toDateTime(",
-        )
-        .arg(Arg::Time(i64::from(span.first)))
-        .push(") AND occurred_at <= toDateTime(")
-        .arg(Arg::Time(i64::from(span.last)))
-        .push(") AND pipeline IN ");
-        in_list(&mut sql, &span.pipelines);
-        sql.push(" AND interaction_id IN ");
-        in_list(&mut sql, &span.ids);
-        let rows = sql.query(self).fetch_all::<ListRow>().await?;
-        let key = |r: &ListRow| (r.pipeline.clone(), r.interaction_id.clone(), r.occurred_at);
-        let mut by_key: BTreeMap<_, ListRow> = newest(rows, key, |r| r.version)
-            .into_iter()
-            .map(|r| (key(&r), r))
-            .collect();
-        Ok(keys
-            .iter()
-            .filter_map(|k| {
-                by_key.remove(&(k.pipeline.clone(), k.interaction_id.clone(), k.occurred_at))
-            })
-            .collect())
-    }
-
-    /// The keys of at most `limit + 1` rows of the drill-down, newest
-    /// first, from `since` on (when given).
+    /// At most `limit + 1` rows of the drill-down, newest first, from
+    /// `since` on (when given).
     ///
     /// First without FINAL: the newest matching rows of any version, each
     /// kept only if it is its interaction's newest version (a replayed
@@ -933,14 +931,7 @@ impl Store {
         after: Option<&Cursor>,
         since: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<ListKey>, Error> {
-        #[derive(Row, Deserialize)]
-        struct Candidate {
-            interaction_id: String,
-            pipeline: String,
-            occurred_at: u32,
-            version: u64,
-        }
+    ) -> Result<Vec<ListRow>, Error> {
         let want = limit as usize + 1;
         let read = want * 2 + 8;
         let select = |sql: &mut Sql, columns: &str, final_: &str| {
@@ -969,68 +960,52 @@ impl Store {
             }
         };
         let mut sql = Sql::default();
-        select(
-            &mut sql,
-            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at, version",
-            "",
-        );
+        select(&mut sql, LIST_COLUMNS, "");
         sql.push(&format!(
             " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC, version DESC LIMIT {read}"
         ));
-        let candidates = sql.query(self).fetch_all::<Candidate>().await?;
-        let keys: Vec<ListKey> = candidates
-            .iter()
-            .map(|c| ListKey {
-                interaction_id: c.interaction_id.clone(),
-                pipeline: c.pipeline.clone(),
-                occurred_at: c.occurred_at,
-            })
-            .collect();
-        let newest = self.newest_versions(&keys).await?;
+        let candidates = sql.query(self).fetch_all::<ListRow>().await?;
+        let count = candidates.len();
+        let newest = match PageSpan::of_rows(&candidates) {
+            Some(span) => self.newest_versions(&span).await?,
+            None => BTreeMap::new(),
+        };
         let day = |t: u32| t / 86_400;
         let mut seen = BTreeSet::new();
         let mut page = Vec::new();
-        for c in &candidates {
+        for c in candidates {
             let key = (
                 c.pipeline.clone(),
                 c.interaction_id.clone(),
                 day(c.occurred_at),
             );
-            if !seen.insert(key.clone()) {
+            // An older version may come first (a replay can move the time
+            // within the day); the newest one is the row to keep, once.
+            if newest.get(&key) != Some(&c.version) || !seen.insert(key) {
                 continue;
             }
-            if newest.get(&key) == Some(&c.version) {
-                page.push(ListKey {
-                    interaction_id: c.interaction_id.clone(),
-                    pipeline: c.pipeline.clone(),
-                    occurred_at: c.occurred_at,
-                });
-                if page.len() == want {
-                    return Ok(page);
-                }
+            page.push(c);
+            if page.len() == want {
+                return Ok(page);
             }
         }
-        if candidates.len() < read {
+        if count < read {
             // Every matching row was read: the page is complete.
             return Ok(page);
         }
         let mut sql = Sql::default();
-        select(
-            &mut sql,
-            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at",
-            "FINAL",
-        );
+        select(&mut sql, LIST_COLUMNS, "FINAL");
         sql.push(&format!(
             " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC LIMIT {want}"
         ));
-        Ok(sql.query(self).fetch_all::<ListKey>().await?)
+        Ok(sql.query(self).fetch_all::<ListRow>().await?)
     }
 
     /// The newest version of each key's interaction (as FINAL keeps it),
     /// by `(pipeline, interaction_id, UTC day)`.
     async fn newest_versions(
         &self,
-        keys: &[ListKey],
+        span: &PageSpan,
     ) -> Result<BTreeMap<(String, String, u32), u64>, Error> {
         #[derive(Row, Deserialize)]
         struct Newest {
@@ -1039,9 +1014,6 @@ impl Store {
             d: u32,
             v: u64,
         }
-        let Some(span) = PageSpan::of_keys(keys) else {
-            return Ok(BTreeMap::new());
-        };
         let (first, last) = (span.first, span.last);
         // Whole UTC days: every version of these keys, wherever in the day.
         let mut sql = Sql::default();
@@ -1457,4 +1429,4 @@ impl Store {
 mod analytics;
 pub(crate) mod engine;
 pub use analytics::*;
-pub use engine::{DatePart, Family, Key, Measures, Need};
+pub use engine::{Ask, DatePart, Family, Groups, Key, Measures, Need};

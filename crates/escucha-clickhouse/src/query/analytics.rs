@@ -126,9 +126,17 @@ impl Store {
     ) -> Result<Impact, Error> {
         let keys = [Key::Label(by.into())];
         let need = Need::COUNTS | Need::SCORES;
-        let (totals, rows) =
-            tokio::try_join!(self.totals(f, need), self.aggregate(f, &keys, need))?;
-        let all = totals.scores();
+        let [totals, rows] = self
+            .aggregate_all([
+                Ask { f, keys: &[], need },
+                Ask {
+                    f,
+                    keys: &keys,
+                    need,
+                },
+            ])
+            .await?;
+        let all = total_of(totals).scores();
         let mut items: Vec<ImpactItem> = rows
             .into_iter()
             .filter_map(|(k, m)| {
@@ -432,15 +440,26 @@ impl Store {
     /// first/last emotion) count an interaction once per label it carries.
     pub async fn grouped(&self, f: &Filters, q: &GroupQuery, min_n: u64) -> Result<Grouped, Error> {
         let keys: Vec<Key> = q.dimensions.iter().map(|d| d.key()).collect();
-        let total = async {
-            if q.metrics.contains(&GroupMetric::Share) {
-                Ok(self.totals(f, Need::COUNTS).await?.interactions)
-            } else {
-                Ok(0)
-            }
-        };
         let need = q.metrics.iter().fold(Need::COUNTS, |n, m| n | m.need());
-        let (mut rows, total) = tokio::try_join!(self.aggregate(f, &keys, need), total)?;
+        let mut asks = vec![Ask {
+            f,
+            keys: &keys,
+            need,
+        }];
+        if q.metrics.contains(&GroupMetric::Share) {
+            asks.push(Ask {
+                f,
+                keys: &[],
+                need: Need::COUNTS,
+            });
+        }
+        let mut answers = self.aggregate_many(&asks).await?.into_iter();
+        let mut rows = answers.next().unwrap_or_default();
+        let total = answers
+            .next()
+            .map(total_of)
+            .unwrap_or_default()
+            .interactions;
         if q.dimensions.first().is_some_and(|d| d.is_time()) {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
         } else {
@@ -849,11 +868,13 @@ pub struct SegmentDays {
     pub labels: BTreeMap<(String, String), BTreeMap<chrono::NaiveDate, u64>>,
 }
 
-fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+/// Sample mean and standard deviation of the values `at(i)` for `i` in
+/// `range` (two passes, summed in order).
+fn mean_sd(range: std::ops::Range<usize>, at: impl Fn(usize) -> f64) -> (f64, f64) {
+    let n = range.len() as f64;
+    let mean = range.clone().map(&at).sum::<f64>() / n;
+    let var = if range.len() > 1 {
+        range.map(|i| (at(i) - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
         0.0
     };
@@ -872,50 +893,64 @@ pub fn detect(
     incomplete: Option<chrono::NaiveDate>,
     s: &AnomalySettings,
 ) -> Vec<Anomaly> {
-    let mut out = Vec::new();
-    for ((kind, label), counts) in &data.labels {
-        for &day in days {
-            let Some(&total) = data.with_text.get(&day).filter(|t| **t > 0) else {
-                continue;
-            };
+    // The days with text in order; each judged day's baseline is a run of
+    // them, found once for all labels.
+    let text_days: Vec<(chrono::NaiveDate, u64)> = data
+        .with_text
+        .iter()
+        .filter(|(_, t)| **t > 0)
+        .map(|(d, t)| (*d, *t))
+        .collect();
+    let judged: Vec<(chrono::NaiveDate, usize, std::ops::Range<usize>)> = days
+        .iter()
+        .filter_map(|&day| {
+            let at = text_days.binary_search_by_key(&day, |(d, _)| *d).ok()?;
             let start = day - chrono::Duration::days(i64::from(s.baseline_days));
-            let base: Vec<(u64, u64)> = data
-                .with_text
-                .range(start..day)
-                .filter(|(_, t)| **t > 0)
-                .map(|(d, t)| (counts.get(d).copied().unwrap_or(0), *t))
-                .collect();
-            if base.len() < s.min_baseline_days.max(2) as usize {
-                continue;
-            }
-            let count = counts.get(&day).copied().unwrap_or(0);
-            let volumes: Vec<f64> = base.iter().map(|(c, _)| *c as f64).collect();
-            let (vol_mean, _) = mean_sd(&volumes);
+            let lo = text_days.partition_point(|(d, _)| *d < start);
+            let base = lo..at;
+            (base.len() >= s.min_baseline_days.max(2) as usize).then_some((day, at, base))
+        })
+        .collect();
+    if judged.is_empty() {
+        return Vec::new();
+    }
+    let seg_id = segment
+        .map(|g| format!("{}={}", g.dimension, g.value))
+        .unwrap_or_else(|| "all".into());
+    let mut out = Vec::new();
+    let mut count_on: Vec<u64> = Vec::with_capacity(text_days.len());
+    for ((kind, label), counts) in &data.labels {
+        count_on.clear();
+        count_on.extend(
+            text_days
+                .iter()
+                .map(|(d, _)| counts.get(d).copied().unwrap_or(0)),
+        );
+        for (day, at, base) in &judged {
+            let (day, total) = (*day, text_days[*at].1);
+            let count = count_on[*at];
+            let volume = |i: usize| count_on[i] as f64;
+            let share = |i: usize| count_on[i] as f64 * 100.0 / text_days[i].1 as f64;
+            let (vol_mean, vol_sd) = mean_sd(base.clone(), volume);
             if (count as f64).max(vol_mean) < s.min_volume as f64 {
                 continue;
             }
-            let shares: Vec<f64> = base
-                .iter()
-                .map(|(c, t)| *c as f64 * 100.0 / *t as f64)
-                .collect();
-            let measures = [
-                ("volume", count as f64, volumes),
-                ("share", count as f64 * 100.0 / total as f64, shares),
-            ];
-            for (measure, value, values) in measures {
-                // A share of a day with few texts means little.
-                if measure == "share" && total < s.min_volume {
-                    continue;
-                }
-                let (mean, sd) = mean_sd(&values);
+            for measure in ["volume", "share"] {
+                let (value, (mean, sd)) = if measure == "volume" {
+                    (count as f64, (vol_mean, vol_sd))
+                } else {
+                    // A share of a day with few texts means little.
+                    if total < s.min_volume {
+                        continue;
+                    }
+                    let value = count as f64 * 100.0 / total as f64;
+                    (value, mean_sd(base.clone(), share))
+                };
                 let sd_used = sd.max(SD_FLOOR);
                 let z = (value - mean) / sd_used;
                 if z.abs() <= s.k || (measure == "volume" && z < 0.0 && incomplete == Some(day)) {
                     continue;
                 }
-                let seg_id = segment
-                    .map(|g| format!("{}={}", g.dimension, g.value))
-                    .unwrap_or_else(|| "all".into());
                 out.push(Anomaly {
                     id: format!("{day}/{kind}/{label}/{seg_id}/{measure}"),
                     kind: kind.clone(),
@@ -968,20 +1003,28 @@ impl Store {
         };
         // Per segment dimension (none = all): daily interactions with text,
         // and daily interactions with text per emotion and per theme.
-        let mut jobs = Vec::new();
+        let mut kinds = Vec::new();
         for dim in std::iter::once(None).chain(ANOMALY_SEGMENTS.iter().copied().map(Some)) {
             for family in [None, Some(Family::EmotionOrTheme)] {
                 let mut keys = vec![Key::Date(DatePart::Day)];
                 keys.extend(dim.map(Key::Col));
                 keys.extend(family.map(Key::Label));
-                let window = &window;
-                jobs.push(async move {
-                    let rows = self.aggregate(window, &keys, Need::COUNTS).await?;
-                    Ok::<_, Error>((dim, family, rows))
-                });
+                kinds.push((dim, family, keys));
             }
         }
-        let results = futures::future::try_join_all(jobs).await?;
+        let asks: Vec<Ask> = kinds
+            .iter()
+            .map(|(_, _, keys)| Ask {
+                f: &window,
+                keys,
+                need: Need::COUNTS,
+            })
+            .collect();
+        let answers = self.aggregate_many(&asks).await?;
+        let results = kinds
+            .iter()
+            .zip(answers)
+            .map(|((dim, family, _), rows)| (*dim, *family, rows));
         let mut segments: HashMap<String, SegmentDays> = HashMap::new();
         for (dim, family, rows) in results {
             for (k, m) in rows {

@@ -542,16 +542,22 @@ fn raw_rows(sql: &mut Sql, f: &Filters, days: Option<&[NaiveDate]>, repeats: boo
     }
 }
 
-/// `[d0, d1, …] AS keys` and the `GROUP BY` clause of rendered keys.
-fn key_clauses(rendered: &[String]) -> (String, String) {
+/// `[tag, d0, d1, …] AS keys` and the `GROUP BY` clause of rendered keys;
+/// `tag`, when given, is a literal first key naming the statement of a
+/// `UNION ALL` a row comes from.
+fn key_clauses(rendered: &[String], tag: Option<usize>) -> (String, String) {
+    let mut names: Vec<String> = tag.iter().map(|t| format!("'{t}'")).collect();
     if rendered.is_empty() {
-        return ("emptyArrayString() AS keys".into(), String::new());
+        return match names.is_empty() {
+            true => ("emptyArrayString() AS keys".into(), String::new()),
+            false => (format!("[{}] AS keys", names.join(", ")), String::new()),
+        };
     }
-    let names: Vec<String> = (0..rendered.len()).map(|i| format!("d{i}")).collect();
+    names.extend((0..rendered.len()).map(|i| format!("d{i}")));
     let group: Vec<String> = rendered
         .iter()
-        .zip(&names)
-        .map(|(e, n)| format!("toString({e}) AS {n}"))
+        .enumerate()
+        .map(|(i, e)| format!("toString({e}) AS d{i}"))
         .collect();
     (
         format!("[{}] AS keys", names.join(", ")),
@@ -597,7 +603,7 @@ fn raw_sql(f: &Filters, keys: &[Key], need: Need, days: Option<&[NaiveDate]>) ->
             Key::Date(part) => part.of(date),
         });
     }
-    let (keys_sql, group) = key_clauses(&rendered);
+    let (keys_sql, group) = key_clauses(&rendered, None);
     let measures: Vec<String> = raw_measures()
         .into_iter()
         .map(|(name, e, part, zero)| {
@@ -620,7 +626,9 @@ fn raw_sql(f: &Filters, keys: &[Key], need: Need, days: Option<&[NaiveDate]>) ->
     sql
 }
 
-/// The rollup's SQL for whole days `[lo, hi)` minus `skip`.
+/// The rollup's SQL for whole days `[lo, hi)` minus `skip`, its keys
+/// led by `tag` when given (see [`key_clauses`]).
+#[allow(clippy::too_many_arguments)]
 fn rollup_sql(
     f: &Filters,
     keys: &[Key],
@@ -629,6 +637,7 @@ fn rollup_sql(
     lo: Option<NaiveDate>,
     hi: Option<NaiveDate>,
     skip: &[NaiveDate],
+    tag: Option<usize>,
 ) -> Sql {
     let mut rendered = Vec::new();
     let mut label_kind = "label_kind = ''";
@@ -655,7 +664,7 @@ fn rollup_sql(
             Key::Date(part) => part.of("day"),
         });
     }
-    let (keys_sql, group) = key_clauses(&rendered);
+    let (keys_sql, group) = key_clauses(&rendered, tag);
     let repeats = match need.has(Need::REPEATS) {
         true => "sumForEach(repeat_days)",
         false => "emptyArrayUInt64()",
@@ -694,69 +703,117 @@ fn rollup_sql(
     sql
 }
 
+/// One aggregation of a batch: the `need`ed measures of the interactions
+/// matching `f`, grouped by `keys`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub f: &'a Filters,
+    pub keys: &'a [Key],
+    pub need: Need,
+}
+
+/// Rows of aggregated measures: keys and measures per group.
+pub type Groups = Vec<(Vec<String>, Measures)>;
+
 impl Store {
     /// The `need`ed measures of the interactions matching `f`, grouped by
     /// `keys`, in no particular order.
-    pub async fn aggregate(
-        &self,
-        f: &Filters,
-        keys: &[Key],
-        need: Need,
-    ) -> Result<Vec<(Vec<String>, Measures)>, Error> {
-        let stale = self.rollup().stale_days();
-        match plan(f, keys, need.has(Need::REPEATS), stale.as_ref()) {
-            Plan::Raw => self.fetch_measures(raw_sql(f, keys, need, None)).await,
-            Plan::Rollup {
-                grain,
-                lo,
-                hi,
-                raw_days,
-            } => {
-                let whole = match (lo, hi) {
-                    (Some(lo), Some(hi)) => lo < hi,
-                    _ => true,
-                };
-                let rolled = async {
-                    if whole {
-                        let sql = rollup_sql(f, keys, need, grain, lo, hi, &raw_days);
-                        let rows = sql.query(self).fetch_all::<RollupRow>().await?;
-                        Ok(rows.into_iter().map(RollupRow::split).collect())
-                    } else {
-                        Ok(Vec::new())
-                    }
-                };
-                let raw = async {
-                    if raw_days.is_empty() {
-                        Ok(Vec::new())
-                    } else {
-                        self.fetch_measures(raw_sql(f, keys, need, Some(&raw_days)))
-                            .await
-                    }
-                };
-                let (rolled, raw) = tokio::try_join!(rolled, raw)?;
-                if raw.is_empty() {
-                    return Ok(rolled);
-                }
-                let mut merged: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
-                for (k, m) in rolled.into_iter().chain(raw) {
-                    merged.entry(k).or_default().add(&m);
-                }
-                Ok(merged.into_iter().collect())
-            }
-        }
+    pub async fn aggregate(&self, f: &Filters, keys: &[Key], need: Need) -> Result<Groups, Error> {
+        let mut out = self.aggregate_many(&[Ask { f, keys, need }]).await?;
+        Ok(out.pop().unwrap_or_default())
     }
 
-    /// The `need`ed measures of all interactions matching `f`.
-    pub async fn aggregate_one(&self, f: &Filters, need: Need) -> Result<Measures, Error> {
-        let mut rows = self.aggregate(f, &[], need).await?;
-        let mut out = Measures::default();
-        for (_, m) in rows.drain(..) {
-            out.add(&m);
+    /// [`Store::aggregate_many`] for a fixed number of aggregations.
+    pub async fn aggregate_all<const N: usize>(
+        &self,
+        asks: [Ask<'_>; N],
+    ) -> Result<[Groups; N], Error> {
+        let mut answers = self.aggregate_many(&asks).await?.into_iter();
+        Ok(std::array::from_fn(|_| answers.next().unwrap_or_default()))
+    }
+
+    /// Several aggregations at once, answered in the order asked. Every
+    /// part read from the rollup goes into one `UNION ALL` statement (a
+    /// statement costs ClickHouse more than reading a few thousand rollup
+    /// rows); parts read from `interactions` run alongside it.
+    pub async fn aggregate_many(&self, asks: &[Ask<'_>]) -> Result<Vec<Groups>, Error> {
+        let stale = self.rollup().stale_days();
+        let mut rolled: Vec<(usize, Sql)> = Vec::new();
+        let mut raw: Vec<(usize, Sql)> = Vec::new();
+        for (i, a) in asks.iter().enumerate() {
+            match plan(a.f, a.keys, a.need.has(Need::REPEATS), stale.as_ref()) {
+                Plan::Raw => raw.push((i, raw_sql(a.f, a.keys, a.need, None))),
+                Plan::Rollup {
+                    grain,
+                    lo,
+                    hi,
+                    raw_days,
+                } => {
+                    let whole = match (lo, hi) {
+                        (Some(lo), Some(hi)) => lo < hi,
+                        _ => true,
+                    };
+                    if whole {
+                        let sql =
+                            rollup_sql(a.f, a.keys, a.need, grain, lo, hi, &raw_days, Some(i));
+                        rolled.push((i, sql));
+                    }
+                    if !raw_days.is_empty() {
+                        raw.push((i, raw_sql(a.f, a.keys, a.need, Some(&raw_days))));
+                    }
+                }
+            }
+        }
+        let union = async {
+            if rolled.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut sql = Sql::default();
+            for (n, (_, part)) in rolled.iter().enumerate() {
+                if n > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                append(&mut sql, part);
+            }
+            let rows = sql.query(self).fetch_all::<RollupRow>().await?;
+            Ok::<_, Error>(rows.into_iter().map(RollupRow::split).collect::<Groups>())
+        };
+        let raws =
+            futures::future::try_join_all(raw.iter().map(|(i, sql)| async move {
+                Ok::<_, Error>((*i, self.fetch_measures(sql).await?))
+            }));
+        let (union, raws) = tokio::try_join!(union, raws)?;
+        let mut out: Vec<Groups> = vec![Vec::new(); asks.len()];
+        for (mut keys, m) in union {
+            let Some(i) = (!keys.is_empty())
+                .then(|| keys.remove(0))
+                .and_then(|t| t.parse::<usize>().ok())
+                .filter(|i| *i < asks.len())
+            else {
+                continue;
+            };
+            out[i].push((keys, m));
+        }
+        for (i, rows) in raws {
+            if out[i].is_empty() {
+                out[i] = rows;
+                continue;
+            }
+            let mut merged: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
+            for (k, m) in std::mem::take(&mut out[i]).into_iter().chain(rows) {
+                merged.entry(k).or_default().add(&m);
+            }
+            out[i] = merged.into_iter().collect();
         }
         Ok(out)
     }
 
-    async fn fetch_measures(&self, sql: Sql) -> Result<Vec<(Vec<String>, Measures)>, Error> {
+    /// The `need`ed measures of all interactions matching `f`.
+    pub async fn aggregate_one(&self, f: &Filters, need: Need) -> Result<Measures, Error> {
+        Ok(crate::query::total_of(self.aggregate(f, &[], need).await?))
+    }
+
+    async fn fetch_measures(&self, sql: &Sql) -> Result<Groups, Error> {
         let rows = sql.query(self).fetch_all::<MeasureRow>().await?;
         Ok(rows.into_iter().map(MeasureRow::split).collect())
     }
