@@ -825,16 +825,6 @@ impl PageSpan {
             ids: ids.into_iter().collect(),
         })
     }
-
-    fn of_rows(rows: &[ListRow]) -> Option<PageSpan> {
-        PageSpan::of(rows.iter().map(|r| {
-            (
-                r.occurred_at,
-                r.pipeline.as_str(),
-                r.interaction_id.as_str(),
-            )
-        }))
-    }
 }
 
 /// `(?, ?, …)`: a list for `IN`, each value bound.
@@ -959,32 +949,51 @@ impl Store {
                 sql.arg(Arg::Str(c.interaction_id.clone())).push("))))");
             }
         };
+        #[derive(Row, Deserialize)]
+        struct Candidate {
+            interaction_id: String,
+            pipeline: String,
+            occurred_at: u32,
+            version: u64,
+        }
         let mut sql = Sql::default();
-        select(&mut sql, LIST_COLUMNS, "");
+        select(
+            &mut sql,
+            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at, version",
+            "",
+        );
         sql.push(&format!(
             " ORDER BY occurred_at DESC, pipeline DESC, interaction_id DESC, version DESC LIMIT {read}"
         ));
-        let candidates = sql.query(self).fetch_all::<ListRow>().await?;
+        let candidates = sql.query(self).fetch_all::<Candidate>().await?;
         let count = candidates.len();
-        let newest = match PageSpan::of_rows(&candidates) {
-            Some(span) => self.newest_versions(&span).await?,
+        if since.is_some() && count < want {
+            // Not a page even before the version check: the caller looks
+            // further back.
+            return Ok(Vec::new());
+        }
+        let span = PageSpan::of(candidates.iter().map(|c| {
+            (
+                c.occurred_at,
+                c.pipeline.as_str(),
+                c.interaction_id.as_str(),
+            )
+        }));
+        let mut newest = match span {
+            Some(span) => self.newest_rows(&span).await?,
             None => BTreeMap::new(),
         };
-        let day = |t: u32| t / 86_400;
-        let mut seen = BTreeSet::new();
         let mut page = Vec::new();
         for c in candidates {
-            let key = (
-                c.pipeline.clone(),
-                c.interaction_id.clone(),
-                day(c.occurred_at),
-            );
+            let key = (c.pipeline, c.interaction_id, c.occurred_at / 86_400);
             // An older version may come first (a replay can move the time
             // within the day); the newest one is the row to keep, once.
-            if newest.get(&key) != Some(&c.version) || !seen.insert(key) {
+            if newest.get(&key).is_none_or(|r| r.version != c.version) {
                 continue;
             }
-            page.push(c);
+            if let Some(row) = newest.remove(&key) {
+                page.push(row);
+            }
             if page.len() == want {
                 return Ok(page);
             }
@@ -1001,26 +1010,18 @@ impl Store {
         Ok(sql.query(self).fetch_all::<ListRow>().await?)
     }
 
-    /// The newest version of each key's interaction (as FINAL keeps it),
-    /// by `(pipeline, interaction_id, UTC day)`.
-    async fn newest_versions(
+    /// The newest version (as FINAL keeps it) of the span's interactions, by
+    /// `(pipeline, interaction_id, UTC day)`: every version in the span's
+    /// whole days, found by the sort key.
+    async fn newest_rows(
         &self,
         span: &PageSpan,
-    ) -> Result<BTreeMap<(String, String, u32), u64>, Error> {
-        #[derive(Row, Deserialize)]
-        struct Newest {
-            pipeline: String,
-            interaction_id: String,
-            d: u32,
-            v: u64,
-        }
+    ) -> Result<BTreeMap<(String, String, u32), ListRow>, Error> {
         let (first, last) = (span.first, span.last);
-        // Whole UTC days: every version of these keys, wherever in the day.
         let mut sql = Sql::default();
-        sql.push(
-            "SELECT pipeline, interaction_id, toUInt32(intDiv(toUInt32(occurred_at), 86400)) AS d, \
-             max(version) AS v FROM interactions WHERE occurred_at >= toDateTime(",
-        )
+        sql.push(&format!(
+            "SELECT {LIST_COLUMNS} FROM interactions WHERE occurred_at >= toDateTime("
+        ))
         .arg(Arg::Time(i64::from(first / 86_400 * 86_400)))
         .push(") AND occurred_at < toDateTime(")
         .arg(Arg::Time(i64::from(last / 86_400 * 86_400 + 86_400)))
@@ -1028,11 +1029,17 @@ impl Store {
         in_list(&mut sql, &span.pipelines);
         sql.push(" AND interaction_id IN ");
         in_list(&mut sql, &span.ids);
-        sql.push(" GROUP BY pipeline, interaction_id, d");
-        let rows = sql.query(self).fetch_all::<Newest>().await?;
-        Ok(rows
+        let rows = sql.query(self).fetch_all::<ListRow>().await?;
+        let key = |r: &ListRow| {
+            (
+                r.pipeline.clone(),
+                r.interaction_id.clone(),
+                r.occurred_at / 86_400,
+            )
+        };
+        Ok(newest(rows, key, |r| r.version)
             .into_iter()
-            .map(|r| ((r.pipeline, r.interaction_id, r.d), r.v))
+            .map(|r| (key(&r), r))
             .collect())
     }
 

@@ -470,11 +470,35 @@ async fn the_rollup_answers_exactly_like_the_tables() {
         rows.push(&record(&mut g, i, at), Utc::now(), 1);
     }
     rolled.write(&rows).await.unwrap();
-    // A replay of part of it with a newer version: stored once.
+    // A replay of part of it with a newer version: stored once. So are
+    // replays of some of the newest interactions that move their time
+    // earlier within the day, so that their older version sorts first in
+    // the drill-down.
+    let mut newest: Vec<(usize, DateTime<Utc>)> = rows
+        .interactions
+        .iter()
+        .enumerate()
+        .skip(50)
+        .map(|(i, r)| (i, r.occurred_at))
+        .collect();
+    newest.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let moved: Vec<usize> = newest.iter().take(12).step_by(3).map(|(i, _)| *i).collect();
     let mut replay = Rows::default();
-    for (i, r) in rows.interactions.iter().take(50).enumerate() {
+    for (i, r) in rows.interactions.iter().enumerate() {
+        if i >= 50 && !moved.contains(&i) {
+            continue;
+        }
         let mut g2 = Lcg(1000 + i as u64);
-        let mut again = record(&mut g2, i, r.occurred_at);
+        let midnight = r
+            .occurred_at
+            .date_naive()
+            .and_time(Default::default())
+            .and_utc();
+        let when = match moved.contains(&i) {
+            true => (r.occurred_at - Duration::minutes(30)).max(midnight),
+            false => r.occurred_at,
+        };
+        let mut again = record(&mut g2, i, when);
         again.interaction.id = r.interaction_id.clone();
         again.pipeline = r.pipeline.clone();
         replay.push(&again, Utc::now(), 2);
