@@ -3,7 +3,7 @@
 //! conversation in full, and anomalies of label volume and share.
 
 use super::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 // ---------------------------------------------------------------------------
 // Impact of a theme or an emotion on NPS or CSAT
@@ -860,12 +860,14 @@ pub struct Anomaly {
 /// 1 point for shares, so a flat baseline does not make every change infinite.
 const SD_FLOOR: f64 = 1.0;
 
-/// Daily counts in one segment: interactions with text, and per label.
-#[derive(Debug, Default, Clone)]
+/// Daily counts in one segment, one per day from `first` on:
+/// interactions with text, and per label.
+#[derive(Debug, Clone)]
 pub struct SegmentDays {
-    pub with_text: BTreeMap<chrono::NaiveDate, u64>,
-    /// `(kind, label)` → day → interactions carrying it.
-    pub labels: BTreeMap<(String, String), BTreeMap<chrono::NaiveDate, u64>>,
+    pub first: chrono::NaiveDate,
+    pub with_text: Vec<u64>,
+    /// `(kind, label)` → interactions carrying it, per day.
+    pub labels: BTreeMap<(String, String), Vec<u64>>,
 }
 
 /// Sample mean and standard deviation of the values `at(i)` for `i` in
@@ -893,20 +895,20 @@ pub fn detect(
     incomplete: Option<chrono::NaiveDate>,
     s: &AnomalySettings,
 ) -> Vec<Anomaly> {
-    // The days with text in order; each judged day's baseline is a run of
-    // them, found once for all labels.
-    let text_days: Vec<(chrono::NaiveDate, u64)> = data
-        .with_text
-        .iter()
+    // The days with text in order (as offsets from `first`); each judged
+    // day's baseline is a run of them, found once for all labels.
+    let text_days: Vec<(i64, u64)> = (0_i64..)
+        .zip(&data.with_text)
         .filter(|(_, t)| **t > 0)
-        .map(|(d, t)| (*d, *t))
+        .map(|(i, t)| (i, *t))
         .collect();
     let judged: Vec<(chrono::NaiveDate, usize, std::ops::Range<usize>)> = days
         .iter()
         .filter_map(|&day| {
-            let at = text_days.binary_search_by_key(&day, |(d, _)| *d).ok()?;
-            let start = day - chrono::Duration::days(i64::from(s.baseline_days));
-            let lo = text_days.partition_point(|(d, _)| *d < start);
+            let offset = (day - data.first).num_days();
+            let at = text_days.binary_search_by_key(&offset, |(i, _)| *i).ok()?;
+            let start = offset - i64::from(s.baseline_days);
+            let lo = text_days.partition_point(|(i, _)| *i < start);
             let base = lo..at;
             (base.len() >= s.min_baseline_days.max(2) as usize).then_some((day, at, base))
         })
@@ -921,11 +923,13 @@ pub fn detect(
     let mut count_on: Vec<u64> = Vec::with_capacity(text_days.len());
     for ((kind, label), counts) in &data.labels {
         count_on.clear();
-        count_on.extend(
-            text_days
-                .iter()
-                .map(|(d, _)| counts.get(d).copied().unwrap_or(0)),
-        );
+        count_on.extend(text_days.iter().map(|(i, _)| {
+            usize::try_from(*i)
+                .ok()
+                .and_then(|i| counts.get(i))
+                .copied()
+                .unwrap_or(0)
+        }));
         for (day, at, base) in &judged {
             let (day, total) = (*day, text_days[*at].1);
             let count = count_on[*at];
@@ -991,76 +995,48 @@ impl Store {
     ) -> Result<Vec<Anomaly>, Error> {
         let first = first.max(last - chrono::Duration::days(i64::from(ANOMALY_MAX_DAYS) - 1));
         let start = first - chrono::Duration::days(i64::from(s.baseline_days));
-        let from = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-        let to = (last + chrono::Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc();
-        let window = Filters {
-            from: Some(from),
-            to: Some(to),
-            ..f.without_time()
-        };
         // Per segment dimension (none = all): daily interactions with text,
         // and daily interactions with text per emotion and per theme.
-        let mut kinds = Vec::new();
+        let mut groupings = Vec::new();
         for dim in std::iter::once(None).chain(ANOMALY_SEGMENTS.iter().copied().map(Some)) {
             for family in [None, Some(Family::EmotionOrTheme)] {
-                let mut keys = vec![Key::Date(DatePart::Day)];
+                let mut keys = Vec::new();
                 keys.extend(dim.map(Key::Col));
                 keys.extend(family.map(Key::Label));
-                kinds.push((dim, family, keys));
+                groupings.push((dim, family, keys));
             }
         }
-        let asks: Vec<Ask> = kinds
-            .iter()
-            .map(|(_, _, keys)| Ask {
-                f: &window,
-                keys,
-                need: Need::COUNTS,
-            })
-            .collect();
-        let answers = self.aggregate_many(&asks).await?;
-        let results = kinds
-            .iter()
-            .zip(answers)
-            .map(|((dim, family, _), rows)| (*dim, *family, rows));
-        let mut segments: HashMap<String, SegmentDays> = HashMap::new();
-        for (dim, family, rows) in results {
-            for (k, m) in rows {
-                if m.with_text == 0 {
-                    continue;
-                }
-                let Some(d) = k.first().and_then(|d| crate::rollup::parse_day(d)) else {
-                    continue;
-                };
+        let asks: Vec<&[Key]> = groupings.iter().map(|(_, _, k)| k.as_slice()).collect();
+        let answers = self.daily_with_text(f, &asks, start, last).await?;
+        let n = usize::try_from((last - start).num_days() + 1).unwrap_or(0);
+        let mut segments: BTreeMap<String, SegmentDays> = BTreeMap::new();
+        for ((dim, family, _), groups) in groupings.iter().zip(answers) {
+            for (k, counts) in groups {
                 let seg = match dim {
                     None => "all|".to_string(),
-                    Some(dim) => format!("{dim}|{}", k.get(1).map(String::as_str).unwrap_or("")),
+                    Some(dim) => format!("{dim}|{}", k.first().map(String::as_str).unwrap_or("")),
                 };
-                let entry = segments.entry(seg).or_default();
+                let entry = segments.entry(seg).or_insert_with(|| SegmentDays {
+                    first: start,
+                    with_text: vec![0; n],
+                    labels: BTreeMap::new(),
+                });
                 match family {
-                    None => {
-                        entry.with_text.insert(d, m.with_text);
-                    }
+                    None => entry.with_text = counts,
                     Some(_) => {
                         let Some((kind, label)) = k.last().and_then(|l| l.split_once('|')) else {
                             continue;
                         };
                         entry
                             .labels
-                            .entry((kind.to_string(), label.to_string()))
-                            .or_default()
-                            .insert(d, m.with_text);
+                            .insert((kind.to_string(), label.to_string()), counts);
                     }
                 }
             }
         }
         let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
         let mut out = Vec::new();
-        let mut keys: BTreeSet<&String> = BTreeSet::new();
-        keys.extend(segments.keys());
-        for key in keys {
+        for (key, data) in &segments {
             let Some((dimension, value)) = key.split_once('|') else {
                 continue;
             };
@@ -1074,7 +1050,7 @@ impl Store {
             };
             out.extend(detect(
                 segment.as_ref(),
-                &segments[key],
+                data,
                 &days,
                 Some(chrono::Utc::now().date_naive()),
                 s,
@@ -1174,20 +1150,56 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + chrono::Duration::days(i64::from(n))
     }
 
+    /// A segment from `day(0)` on with one theme.
+    fn segment_days(with_text: Vec<u64>, theme: &str, counts: Vec<u64>) -> SegmentDays {
+        SegmentDays {
+            first: day(0),
+            with_text,
+            labels: [(("theme".to_string(), theme.to_string()), counts)].into(),
+        }
+    }
+
+    #[test]
+    fn days_without_text_are_left_out_of_the_baseline() {
+        // 30 days, every third without text (and no label): the 20 days
+        // with text form the baseline of day 30, as in the test below.
+        let mut with_text = Vec::new();
+        let mut counts = Vec::new();
+        let mut n = 0;
+        while with_text.len() < 30 {
+            if with_text.len() % 3 == 2 {
+                with_text.push(0);
+                counts.push(0);
+            } else {
+                with_text.push(10);
+                counts.push(if n % 2 == 0 { 2 } else { 4 });
+                n += 1;
+            }
+        }
+        with_text.push(20);
+        counts.push(12);
+        let data = segment_days(with_text, "long_wait", counts);
+        let s = AnomalySettings {
+            baseline_days: 30,
+            ..AnomalySettings::default()
+        };
+        let found = detect(None, &data, &[day(30)], None, &s);
+        let volume = found.iter().find(|a| a.measure == "volume").unwrap();
+        assert_eq!(volume.baseline_days, 20);
+        assert_eq!((volume.baseline_mean, volume.baseline_sd), (3.0, 1.03));
+        // A day without text is never judged; nor is a day beyond the data.
+        assert!(detect(None, &data, &[day(29), day(40)], None, &s).is_empty());
+    }
+
     #[test]
     fn a_day_beyond_k_standard_deviations_is_an_anomaly() {
         // 20 baseline days: 10 texts a day, the label on 2 or 4 of them
         // alternately (mean 3, sample sd √(20/19) = 1.026); day 20: 12 of 20.
-        let mut data = SegmentDays::default();
-        let mut counts = BTreeMap::new();
-        for d in 0..20 {
-            data.with_text.insert(day(d), 10);
-            counts.insert(day(d), if d % 2 == 0 { 2 } else { 4 });
-        }
-        data.with_text.insert(day(20), 20);
-        counts.insert(day(20), 12);
-        data.labels
-            .insert(("theme".into(), "long_wait".into()), counts);
+        let mut with_text = vec![10; 20];
+        let mut counts: Vec<u64> = (0..20).map(|d| if d % 2 == 0 { 2 } else { 4 }).collect();
+        with_text.push(20);
+        counts.push(12);
+        let data = segment_days(with_text, "long_wait", counts);
         let s = AnomalySettings::default();
         let found = detect(None, &data, &[day(20)], None, &s);
         let volume = found.iter().find(|a| a.measure == "volume").unwrap();
@@ -1225,16 +1237,11 @@ mod tests {
     #[test]
     fn the_day_under_way_is_not_a_collapse() {
         // 20 baseline days with 10 a day; today so far: 20 texts, 1 with the label.
-        let mut data = SegmentDays::default();
-        let mut counts = BTreeMap::new();
-        for d in 0..20 {
-            data.with_text.insert(day(d), 100);
-            counts.insert(day(d), if d % 2 == 0 { 9 } else { 11 });
-        }
-        data.with_text.insert(day(20), 20);
-        counts.insert(day(20), 1);
-        data.labels
-            .insert(("theme".into(), "transfer".into()), counts);
+        let mut with_text = vec![100; 20];
+        let mut counts: Vec<u64> = (0..20).map(|d| if d % 2 == 0 { 9 } else { 11 }).collect();
+        with_text.push(20);
+        counts.push(1);
+        let data = segment_days(with_text, "transfer", counts);
         let s = AnomalySettings::default();
         let past = detect(None, &data, &[day(20)], None, &s);
         assert!(past

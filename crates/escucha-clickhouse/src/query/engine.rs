@@ -626,44 +626,81 @@ fn raw_sql(f: &Filters, keys: &[Key], need: Need, days: Option<&[NaiveDate]>) ->
     sql
 }
 
-/// The rollup's SQL for whole days `[lo, hi)` minus `skip`, its keys
-/// led by `tag` when given (see [`key_clauses`]).
-#[allow(clippy::too_many_arguments)]
+/// Which of the rollup's rows a read takes: a grain's rows of whole days
+/// `[lo, hi)` minus `skip`.
+struct RollupRange<'a> {
+    grain: &'a Grain,
+    lo: Option<NaiveDate>,
+    hi: Option<NaiveDate>,
+    skip: &'a [NaiveDate],
+}
+
+impl RollupRange<'_> {
+    /// The rollup's expressions for `keys` and its condition on `label_kind`.
+    fn keys(&self, keys: &[Key]) -> (Vec<String>, &'static str) {
+        let mut rendered = Vec::new();
+        let mut label_kind = "label_kind = ''";
+        for k in keys {
+            rendered.push(match k {
+                Key::Col(c) => c.to_string(),
+                Key::Label(fam) => match self.grain.shape {
+                    Shape::Pairs => {
+                        label_kind = "label_kind = 'pair'";
+                        if *fam == Family::Theme {
+                            "label"
+                        } else {
+                            "label2"
+                        }
+                        .to_string()
+                    }
+                    _ => {
+                        let (cond, key) = fam.rollup_label().unwrap_or(("0", "label"));
+                        label_kind = cond;
+                        key.to_string()
+                    }
+                },
+                Key::Bucket(interval) => bucket_of(*interval, "day"),
+                Key::Date(part) => part.of("day"),
+            });
+        }
+        (rendered, label_kind)
+    }
+
+    /// ` FROM rollup WHERE …` for these rows and the filters' dimensions.
+    fn from(&self, sql: &mut Sql, f: &Filters, label_kind: &str) {
+        sql.push(&format!(
+            " FROM rollup WHERE grain = {} AND {label_kind}",
+            self.grain.id
+        ));
+        if let Some(lo) = self.lo {
+            sql.push(" AND day >= toDate(")
+                .arg(Arg::Str(lo.to_string()))
+                .push(")");
+        }
+        if let Some(hi) = self.hi {
+            sql.push(" AND day < toDate(")
+                .arg(Arg::Str(hi.to_string()))
+                .push(")");
+        }
+        if !self.skip.is_empty() {
+            sql.push(" AND NOT has(")
+                .arg(Arg::List(self.skip.iter().map(|d| d.to_string()).collect()))
+                .push(", toString(day))");
+        }
+        f.dimension_conditions(sql);
+    }
+}
+
+/// The rollup's SQL for `range`, its keys led by `tag` when given (see
+/// [`key_clauses`]).
 fn rollup_sql(
     f: &Filters,
     keys: &[Key],
     need: Need,
-    grain: &Grain,
-    lo: Option<NaiveDate>,
-    hi: Option<NaiveDate>,
-    skip: &[NaiveDate],
+    range: &RollupRange,
     tag: Option<usize>,
 ) -> Sql {
-    let mut rendered = Vec::new();
-    let mut label_kind = "label_kind = ''";
-    for k in keys {
-        rendered.push(match k {
-            Key::Col(c) => c.to_string(),
-            Key::Label(fam) => match grain.shape {
-                Shape::Pairs => {
-                    label_kind = "label_kind = 'pair'";
-                    if *fam == Family::Theme {
-                        "label"
-                    } else {
-                        "label2"
-                    }
-                    .to_string()
-                }
-                _ => {
-                    let (cond, key) = fam.rollup_label().unwrap_or(("0", "label"));
-                    label_kind = cond;
-                    key.to_string()
-                }
-            },
-            Key::Bucket(interval) => bucket_of(*interval, "day"),
-            Key::Date(part) => part.of("day"),
-        });
-    }
+    let (rendered, label_kind) = range.keys(keys);
     let (keys_sql, group) = key_clauses(&rendered, tag);
     let repeats = match need.has(Need::REPEATS) {
         true => "sumForEach(repeat_days)",
@@ -676,32 +713,66 @@ fn rollup_sql(
             false => format!("emptyArrayFloat64() AS {column}"),
         })
         .collect();
-    let parts = parts.join(", ");
     let mut sql = Sql::default();
     sql.push(&format!(
-        "SELECT {keys_sql}, {parts}, {repeats} AS repeat_days FROM rollup \
-         WHERE grain = {} AND {label_kind}",
-        grain.id
+        "SELECT {keys_sql}, {}, {repeats} AS repeat_days",
+        parts.join(", ")
     ));
-    if let Some(lo) = lo {
-        sql.push(" AND day >= toDate(")
-            .arg(Arg::Str(lo.to_string()))
-            .push(")");
-    }
-    if let Some(hi) = hi {
-        sql.push(" AND day < toDate(")
-            .arg(Arg::Str(hi.to_string()))
-            .push(")");
-    }
-    if !skip.is_empty() {
-        sql.push(" AND NOT has(")
-            .arg(Arg::List(skip.iter().map(|d| d.to_string()).collect()))
-            .push(", toString(day))");
-    }
-    f.dimension_conditions(&mut sql);
+    range.from(&mut sql, f, label_kind);
     sql.push(&group);
     sql
 }
+
+/// Position (1-based, as ClickHouse indexes arrays) of `with_text` in the
+/// rollup's `counts`.
+fn with_text_index() -> usize {
+    raw_measures()
+        .iter()
+        .filter(|(_, _, part, _)| *part == Need::COUNTS)
+        .position(|(name, ..)| *name == "with_text")
+        .map_or(0, |i| i + 1)
+}
+
+/// The rollup's SQL for [`Store::daily_with_text`]: per group of `keys`
+/// (led by `tag`), the day number and `with_text` of each of its rows
+/// (a group may hold several rows a day; the reader adds them up).
+fn daily_rollup_sql(f: &Filters, keys: &[Key], range: &RollupRange, tag: usize) -> Sql {
+    let (rendered, label_kind) = range.keys(keys);
+    let (keys_sql, group) = key_clauses(&rendered, Some(tag));
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {keys_sql}, groupArray(toUInt32(day)) AS days, \
+         groupArray(toUInt64(counts[{}])) AS counts",
+        with_text_index()
+    ));
+    range.from(&mut sql, f, label_kind);
+    sql.push(&group);
+    sql
+}
+
+/// Whether a rollup read of `[lo, hi)` holds any day.
+fn whole_days(lo: Option<NaiveDate>, hi: Option<NaiveDate>) -> bool {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => lo < hi,
+        _ => true,
+    }
+}
+
+/// The statements as one `UNION ALL`; `None` when there are none.
+fn union_all(parts: &[Sql]) -> Option<Sql> {
+    let (head, tail) = parts.split_first()?;
+    let mut sql = Sql::default();
+    append(&mut sql, head);
+    for part in tail {
+        sql.push(" UNION ALL ");
+        append(&mut sql, part);
+    }
+    Some(sql)
+}
+
+/// Interactions with text of each group, one count per day from the first
+/// day asked for.
+pub type DailyGroups = Vec<(Vec<String>, Vec<u64>)>;
 
 /// One aggregation of a batch: the `need`ed measures of the interactions
 /// matching `f`, grouped by `keys`.
@@ -738,7 +809,7 @@ impl Store {
     /// rows); parts read from `interactions` run alongside it.
     pub async fn aggregate_many(&self, asks: &[Ask<'_>]) -> Result<Vec<Groups>, Error> {
         let stale = self.rollup().stale_days();
-        let mut rolled: Vec<(usize, Sql)> = Vec::new();
+        let mut rolled: Vec<Sql> = Vec::new();
         let mut raw: Vec<(usize, Sql)> = Vec::new();
         for (i, a) in asks.iter().enumerate() {
             match plan(a.f, a.keys, a.need.has(Need::REPEATS), stale.as_ref()) {
@@ -749,14 +820,14 @@ impl Store {
                     hi,
                     raw_days,
                 } => {
-                    let whole = match (lo, hi) {
-                        (Some(lo), Some(hi)) => lo < hi,
-                        _ => true,
-                    };
-                    if whole {
-                        let sql =
-                            rollup_sql(a.f, a.keys, a.need, grain, lo, hi, &raw_days, Some(i));
-                        rolled.push((i, sql));
+                    if whole_days(lo, hi) {
+                        let range = RollupRange {
+                            grain,
+                            lo,
+                            hi,
+                            skip: &raw_days,
+                        };
+                        rolled.push(rollup_sql(a.f, a.keys, a.need, &range, Some(i)));
                     }
                     if !raw_days.is_empty() {
                         raw.push((i, raw_sql(a.f, a.keys, a.need, Some(&raw_days))));
@@ -765,16 +836,9 @@ impl Store {
             }
         }
         let union = async {
-            if rolled.is_empty() {
+            let Some(sql) = union_all(&rolled) else {
                 return Ok(Vec::new());
-            }
-            let mut sql = Sql::default();
-            for (n, (_, part)) in rolled.iter().enumerate() {
-                if n > 0 {
-                    sql.push(" UNION ALL ");
-                }
-                append(&mut sql, part);
-            }
+            };
             let rows = sql.query(self).fetch_all::<RollupRow>().await?;
             Ok::<_, Error>(rows.into_iter().map(RollupRow::split).collect::<Groups>())
         };
@@ -806,6 +870,113 @@ impl Store {
             out[i] = merged.into_iter().collect();
         }
         Ok(out)
+    }
+
+    /// Interactions with text per UTC day from `first` to `last` among
+    /// those matching `f` (its time bounds ignored), for each grouping in
+    /// `asks` (keys without a date), answered in the order asked: per
+    /// group, one count per day. The rollup's rows come packed, a row per
+    /// group, in one statement: at 10 M interactions a row per day and
+    /// group would be hundreds of thousands of rows to send and decode.
+    pub async fn daily_with_text(
+        &self,
+        f: &Filters,
+        asks: &[&[Key]],
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<DailyGroups>, Error> {
+        #[derive(Row, Deserialize)]
+        struct DailyRow {
+            keys: Vec<String>,
+            days: Vec<u32>,
+            counts: Vec<u64>,
+        }
+        let window = Filters {
+            from: DateTime::from_timestamp(day_start(first), 0),
+            to: DateTime::from_timestamp(day_start(last) + 86_400, 0),
+            ..f.without_time()
+        };
+        let first_day = day_start(first) / 86_400;
+        let n = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+        let stale = self.rollup().stale_days();
+        let mut rolled = Vec::new();
+        let mut raw = Vec::new();
+        for (i, keys) in asks.iter().enumerate() {
+            let mut dated = vec![Key::Date(DatePart::Day)];
+            dated.extend_from_slice(keys);
+            match plan(&window, keys, false, stale.as_ref()) {
+                Plan::Raw => raw.push((i, raw_sql(&window, &dated, Need::COUNTS, None))),
+                Plan::Rollup {
+                    grain,
+                    lo,
+                    hi,
+                    raw_days,
+                } => {
+                    if whole_days(lo, hi) {
+                        let range = RollupRange {
+                            grain,
+                            lo,
+                            hi,
+                            skip: &raw_days,
+                        };
+                        rolled.push(daily_rollup_sql(&window, keys, &range, i));
+                    }
+                    if !raw_days.is_empty() {
+                        let sql = raw_sql(&window, &dated, Need::COUNTS, Some(&raw_days));
+                        raw.push((i, sql));
+                    }
+                }
+            }
+        }
+        let union = async {
+            match union_all(&rolled) {
+                Some(sql) => Ok(sql.query(self).fetch_all::<DailyRow>().await?),
+                None => Ok::<_, Error>(Vec::new()),
+            }
+        };
+        let raws =
+            futures::future::try_join_all(raw.iter().map(|(i, sql)| async move {
+                Ok::<_, Error>((*i, self.fetch_measures(sql).await?))
+            }));
+        let (union, raws) = tokio::try_join!(union, raws)?;
+        let mut out: Vec<BTreeMap<Vec<String>, Vec<u64>>> = vec![BTreeMap::new(); asks.len()];
+        let mut add = |i: usize, keys: Vec<String>, days: &mut dyn Iterator<Item = (i64, u64)>| {
+            let Some(group) = out.get_mut(i) else {
+                return;
+            };
+            let counts = group.entry(keys).or_insert_with(|| vec![0; n]);
+            for (day, count) in days {
+                if let Some(c) = usize::try_from(day - first_day)
+                    .ok()
+                    .and_then(|at| counts.get_mut(at))
+                {
+                    *c += count;
+                }
+            }
+        };
+        for mut r in union {
+            let Some(i) = (!r.keys.is_empty())
+                .then(|| r.keys.remove(0))
+                .and_then(|t| t.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let mut days = r.days.iter().map(|d| i64::from(*d)).zip(r.counts);
+            add(i, r.keys, &mut days);
+        }
+        for (i, rows) in raws {
+            for (mut keys, m) in rows {
+                let Some(day) = (!keys.is_empty())
+                    .then(|| keys.remove(0))
+                    .and_then(|d| crate::rollup::parse_day(&d))
+                else {
+                    continue;
+                };
+                let mut days = std::iter::once((day_start(day) / 86_400, m.with_text));
+                add(i, keys, &mut days);
+            }
+        }
+        Ok(out.into_iter().map(|g| g.into_iter().collect()).collect())
     }
 
     /// The `need`ed measures of all interactions matching `f`.
