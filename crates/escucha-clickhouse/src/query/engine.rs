@@ -676,6 +676,11 @@ impl RollupRange<'_> {
             " FROM rollup WHERE grain = {} AND {label_kind}",
             self.grain.id
         ));
+        self.conditions(sql, f);
+    }
+
+    /// ` AND …` for the days and the filters' dimensions.
+    fn conditions(&self, sql: &mut Sql, f: &Filters) {
         if let Some(lo) = self.lo {
             sql.push(" AND day >= toDate(")
                 .arg(Arg::Str(lo.to_string()))
@@ -737,21 +742,61 @@ fn with_text_index() -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// The rollup's SQL for [`Store::daily_with_text`]: per group of `keys`
-/// (led by `tag`), the day number and `with_text` of each of its rows
-/// (a group may hold several rows a day; the reader adds them up).
-fn daily_rollup_sql(f: &Filters, keys: &[Key], range: &RollupRange, tag: usize) -> Sql {
-    let (rendered, label_kind) = range.keys(keys);
-    let (keys_sql, group) = key_clauses(&rendered, Some(tag));
+/// The rollup's SQL for [`Store::daily_with_text`]: the rows of every
+/// grain in `grains` (with the range's days and filters) grouped by grain,
+/// label and `columns`, each group with the day number and `with_text` of
+/// its rows (a group may hold several rows a day; the reader adds them up).
+/// One statement for several groupings: ClickHouse reads the grains in one
+/// pass instead of a pass per grouping.
+fn daily_rollup_sql(f: &Filters, range: &RollupRange, grains: &[u8], columns: &[&str]) -> Sql {
+    let grains: Vec<String> = grains.iter().map(u8::to_string).collect();
+    let cols = match columns.is_empty() {
+        true => "emptyArrayString()".to_string(),
+        false => format!("[{}]", columns.join(", ")),
+    };
+    let group: String = columns.iter().map(|c| format!(", {c}")).collect();
     let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT {keys_sql}, groupArray(toUInt32(day)) AS days, \
-         groupArray(toUInt64(counts[{}])) AS counts",
-        with_text_index()
+    sql.small().push(&format!(
+        "SELECT grain, label_kind, label, {cols} AS cols, groupArray(toUInt32(day)) AS days, \
+         groupArray(toUInt64(counts[{}])) AS counts FROM rollup WHERE grain IN ({}) \
+         AND label_kind IN ('', 'emotion', 'theme')",
+        with_text_index(),
+        grains.join(", ")
     ));
-    range.from(&mut sql, f, label_kind);
-    sql.push(&group);
+    range.conditions(&mut sql, f);
+    sql.push(&format!(" GROUP BY grain, label_kind, label{group}"));
     sql
+}
+
+/// The key of a row of [`daily_rollup_sql`] for a grouping by `keys`, or
+/// `None` when the row is not one of its groups.
+fn daily_key(keys: &[Key], columns: &[&str], row: &DailyRow) -> Option<Vec<String>> {
+    keys.iter()
+        .map(|k| match k {
+            Key::Col(c) => {
+                let at = columns.iter().position(|x| x == c)?;
+                row.cols.get(at).cloned()
+            }
+            Key::Label(fam) => match (fam, row.label_kind.as_str()) {
+                (Family::EmotionOrTheme, kind @ ("emotion" | "theme")) => {
+                    Some(format!("{kind}|{}", row.label))
+                }
+                (Family::Emotion, "emotion") | (Family::Theme, "theme") => Some(row.label.clone()),
+                _ => None,
+            },
+            Key::Bucket(_) | Key::Date(_) => None,
+        })
+        .collect()
+}
+
+#[derive(Row, Deserialize)]
+struct DailyRow {
+    grain: u8,
+    label_kind: String,
+    label: String,
+    cols: Vec<String>,
+    days: Vec<u32>,
+    counts: Vec<u64>,
 }
 
 /// Whether a rollup read of `[lo, hi)` holds any day.
@@ -891,12 +936,6 @@ impl Store {
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<Vec<DailyGroups>, Error> {
-        #[derive(Row, Deserialize)]
-        struct DailyRow {
-            keys: Vec<String>,
-            days: Vec<u32>,
-            counts: Vec<u64>,
-        }
         let window = Filters {
             from: DateTime::from_timestamp(day_start(first), 0),
             to: DateTime::from_timestamp(day_start(last) + 86_400, 0),
@@ -905,46 +944,73 @@ impl Store {
         let first_day = day_start(first) / 86_400;
         let n = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
         let stale = self.rollup().stale_days();
-        let mut rolled = Vec::new();
+        // Groupings read from the rollup, by their range (normally one).
+        type Reads<'a> = BTreeMap<
+            (Option<NaiveDate>, Option<NaiveDate>, Vec<NaiveDate>),
+            Vec<(usize, &'a Grain)>,
+        >;
+        let mut reads: Reads = BTreeMap::new();
         let mut raw = Vec::new();
         for (i, keys) in asks.iter().enumerate() {
             let mut dated = vec![Key::Date(DatePart::Day)];
             dated.extend_from_slice(keys);
+            let rollup_keys = keys.iter().all(|k| match k {
+                Key::Col(_) => true,
+                Key::Label(fam) => fam.rollup_label().is_some(),
+                _ => false,
+            });
             match plan(&window, keys, false, stale.as_ref()) {
-                Plan::Raw => raw.push((i, raw_sql(&window, &dated, Need::COUNTS, None))),
                 Plan::Rollup {
                     grain,
                     lo,
                     hi,
                     raw_days,
-                } => {
-                    if whole_days(lo, hi) {
-                        let range = RollupRange {
-                            grain,
-                            lo,
-                            hi,
-                            skip: &raw_days,
-                        };
-                        rolled.push(daily_rollup_sql(&window, keys, &range, i));
-                    }
+                } if rollup_keys && grain.shape != Shape::Pairs => {
                     if !raw_days.is_empty() {
                         let sql = raw_sql(&window, &dated, Need::COUNTS, Some(&raw_days));
                         raw.push((i, sql));
                     }
+                    if whole_days(lo, hi) {
+                        reads
+                            .entry((lo, hi, raw_days))
+                            .or_default()
+                            .push((i, grain));
+                    }
+                }
+                _ => raw.push((i, raw_sql(&window, &dated, Need::COUNTS, None))),
+            }
+        }
+        let mut columns: Vec<&str> = Vec::new();
+        for k in asks.iter().flat_map(|k| k.iter()) {
+            if let Key::Col(c) = k {
+                if !columns.contains(c) {
+                    columns.push(c);
                 }
             }
         }
-        let union = async {
-            match union_all(&rolled) {
-                Some(sql) => Ok(sql.query(self).fetch_all::<DailyRow>().await?),
-                None => Ok::<_, Error>(Vec::new()),
+        let rolled = futures::future::try_join_all(reads.iter().map(|((lo, hi, skip), on)| {
+            let (columns, window) = (&columns, &window);
+            async move {
+                let grain = on.first().map(|(_, g)| *g).unwrap_or(&GRAINS[0]);
+                let range = RollupRange {
+                    grain,
+                    lo: *lo,
+                    hi: *hi,
+                    skip,
+                };
+                let mut ids: Vec<u8> = on.iter().map(|(_, g)| g.id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let sql = daily_rollup_sql(window, &range, &ids, columns);
+                let rows = sql.query(self).fetch_all::<DailyRow>().await?;
+                Ok::<_, Error>((on, rows))
             }
-        };
+        }));
         let raws =
             futures::future::try_join_all(raw.iter().map(|(i, sql)| async move {
                 Ok::<_, Error>((*i, self.fetch_measures(sql).await?))
             }));
-        let (union, raws) = tokio::try_join!(union, raws)?;
+        let (rolled, raws) = tokio::try_join!(rolled, raws)?;
         let mut out: Vec<BTreeMap<Vec<String>, Vec<u64>>> = vec![BTreeMap::new(); asks.len()];
         let mut add = |i: usize, keys: Vec<String>, days: &mut dyn Iterator<Item = (i64, u64)>| {
             let Some(group) = out.get_mut(i) else {
@@ -960,15 +1026,23 @@ impl Store {
                 }
             }
         };
-        for mut r in union {
-            let Some(i) = (!r.keys.is_empty())
-                .then(|| r.keys.remove(0))
-                .and_then(|t| t.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            let mut days = r.days.iter().map(|d| i64::from(*d)).zip(r.counts);
-            add(i, r.keys, &mut days);
+        for (on, rows) in rolled {
+            for r in &rows {
+                for (i, grain) in on {
+                    if grain.id != r.grain {
+                        continue;
+                    }
+                    let Some(keys) = daily_key(asks[*i], &columns, r) else {
+                        continue;
+                    };
+                    let mut days = r
+                        .days
+                        .iter()
+                        .map(|d| i64::from(*d))
+                        .zip(r.counts.iter().copied());
+                    add(*i, keys, &mut days);
+                }
+            }
         }
         for (i, rows) in raws {
             for (mut keys, m) in rows {
