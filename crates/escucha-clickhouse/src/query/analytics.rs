@@ -870,17 +870,42 @@ pub struct SegmentDays {
     pub labels: BTreeMap<(String, String), Vec<u64>>,
 }
 
-/// Sample mean and standard deviation of the values `at(i)` for `i` in
-/// `range` (two passes, summed in order).
-fn mean_sd(range: std::ops::Range<usize>, at: impl Fn(usize) -> f64) -> (f64, f64) {
-    let n = range.len() as f64;
-    let mean = range.clone().map(&at).sum::<f64>() / n;
-    let var = if range.len() > 1 {
-        range.map(|i| (at(i) - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
+/// Running sums of values and of their squares, for the mean and sample
+/// standard deviation of any run of them in constant time.
+#[derive(Default)]
+struct Prefix {
+    sums: Vec<f64>,
+    squares: Vec<f64>,
+}
+
+impl Prefix {
+    fn fill(&mut self, values: impl Iterator<Item = f64>) {
+        self.sums.clear();
+        self.squares.clear();
+        let (mut sum, mut squares) = (0.0, 0.0);
+        self.sums.push(sum);
+        self.squares.push(squares);
+        for v in values {
+            sum += v;
+            squares += v * v;
+            self.sums.push(sum);
+            self.squares.push(squares);
+        }
+    }
+
+    /// Mean and sample standard deviation of the values in `run`.
+    fn mean_sd(&self, run: &std::ops::Range<usize>) -> (f64, f64) {
+        let n = run.len() as f64;
+        let sum = self.sums[run.end] - self.sums[run.start];
+        let mean = sum / n;
+        let var = if run.len() > 1 {
+            let squares = self.squares[run.end] - self.squares[run.start];
+            (squares - sum * mean).max(0.0) / (n - 1.0)
+        } else {
+            0.0
+        };
+        (mean, var.sqrt())
+    }
 }
 
 /// Judges every day of `days` for every label of a segment against the
@@ -921,6 +946,7 @@ pub fn detect(
         .unwrap_or_else(|| "all".into());
     let mut out = Vec::new();
     let mut count_on: Vec<u64> = Vec::with_capacity(text_days.len());
+    let (mut volumes, mut shares) = (Prefix::default(), Prefix::default());
     for ((kind, label), counts) in &data.labels {
         count_on.clear();
         count_on.extend(text_days.iter().map(|(i, _)| {
@@ -930,12 +956,17 @@ pub fn detect(
                 .copied()
                 .unwrap_or(0)
         }));
+        volumes.fill(count_on.iter().map(|c| *c as f64));
+        shares.fill(
+            count_on
+                .iter()
+                .zip(&text_days)
+                .map(|(c, (_, t))| *c as f64 * 100.0 / *t as f64),
+        );
         for (day, at, base) in &judged {
             let (day, total) = (*day, text_days[*at].1);
             let count = count_on[*at];
-            let volume = |i: usize| count_on[i] as f64;
-            let share = |i: usize| count_on[i] as f64 * 100.0 / text_days[i].1 as f64;
-            let (vol_mean, vol_sd) = mean_sd(base.clone(), volume);
+            let (vol_mean, vol_sd) = volumes.mean_sd(base);
             if (count as f64).max(vol_mean) < s.min_volume as f64 {
                 continue;
             }
@@ -948,7 +979,7 @@ pub fn detect(
                         continue;
                     }
                     let value = count as f64 * 100.0 / total as f64;
-                    (value, mean_sd(base.clone(), share))
+                    (value, shares.mean_sd(base))
                 };
                 let sd_used = sd.max(SD_FLOOR);
                 let z = (value - mean) / sd_used;
@@ -1156,6 +1187,30 @@ mod tests {
             first: day(0),
             with_text,
             labels: [(("theme".to_string(), theme.to_string()), counts)].into(),
+        }
+    }
+
+    #[test]
+    fn running_sums_give_the_two_pass_mean_and_sd() {
+        // Counts as large as 10 M interactions a year give, and shares.
+        let values: Vec<f64> = (0..120_u64)
+            .map(|i| ((i * 7_919 + 13) % 30_011) as f64 + (i % 3) as f64 / 7.0)
+            .collect();
+        let mut p = Prefix::default();
+        p.fill(values.iter().copied());
+        for run in [0..1, 0..2, 3..31, 50..78, 92..120, 0..120] {
+            let v = &values[run.clone()];
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let sd = match v.len() {
+                1 => 0.0,
+                _ => (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
+            };
+            let (m, s) = p.mean_sd(&run);
+            assert!(
+                (m - mean).abs() < 1e-9 && (s - sd).abs() < 1e-6,
+                "{run:?}: {m} {s} vs {mean} {sd}"
+            );
         }
     }
 
