@@ -942,9 +942,17 @@ impl Store {
         let want = limit as usize + 1;
         let read = want * 2 + 8;
         let select = |sql: &mut Sql, columns: &str, final_: &str| {
-            sql.push(&format!(
-                "SELECT {columns} FROM interactions {final_} WHERE 1"
-            ));
+            sql.push(&format!("SELECT {columns} FROM interactions {final_}"));
+            // Without FINAL, the window first: ClickHouse would pick a label
+            // condition, which reads every label array of the window's days.
+            // (With FINAL, PREWHERE would drop rows before their newer
+            // versions replace them.)
+            if let (Some(since), true) = (since, final_.is_empty()) {
+                sql.push(" PREWHERE occurred_at >= toDateTime(")
+                    .arg(Arg::Time(since))
+                    .push(")");
+            }
+            sql.push(" WHERE 1");
             f.conditions(sql);
             if let Some(since) = since {
                 sql.push(" AND occurred_at >= toDateTime(")
@@ -1039,17 +1047,16 @@ impl Store {
     ) -> Result<BTreeMap<(String, String, u32), ListRow>, Error> {
         let (first, last) = (span.first, span.last);
         let mut sql = Sql::default();
-        sql.small()
-            .push(&format!(
-                "SELECT {LIST_COLUMNS} FROM interactions WHERE occurred_at >= toDateTime("
-            ))
+        sql.small().push(&format!(
+            "SELECT {LIST_COLUMNS} FROM interactions PREWHERE interaction_id IN "
+        ));
+        in_list(&mut sql, &span.ids);
+        sql.push(" WHERE occurred_at >= toDateTime(")
             .arg(Arg::Time(i64::from(first / 86_400 * 86_400)))
             .push(") AND occurred_at < toDateTime(")
             .arg(Arg::Time(i64::from(last / 86_400 * 86_400 + 86_400)))
             .push(") AND pipeline IN ");
         in_list(&mut sql, &span.pipelines);
-        sql.push(" AND interaction_id IN ");
-        in_list(&mut sql, &span.ids);
         let rows = sql.query(self).fetch_all::<ListRow>().await?;
         let key = |r: &ListRow| {
             (
@@ -1081,8 +1088,9 @@ impl Store {
         // The page's time bounds (both tables are partitioned by month of
         // occurred_at, which they share with their interaction), so neither
         // lookup scans the whole table; `IN` lists use the tables' sort keys
-        // (turns: pipeline, interaction_id; labels: by day); duplicates of
-        // replayed rows are dropped here rather than by FINAL.
+        // (turns: pipeline, interaction_id; labels: by day), the ids as
+        // PREWHERE so that only the rows of the page are read whole;
+        // duplicates of replayed rows are dropped here rather than by FINAL.
         let bounds = |sql: &mut Sql| {
             sql.push(" AND occurred_at >= toDateTime(")
                 .arg(Arg::Time(i64::from(span.first)))
@@ -1094,18 +1102,19 @@ impl Store {
         turns.small().push(
             "SELECT pipeline, interaction_id, turn_index, speaker, \
                  if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text, version \
-                 FROM turns WHERE pipeline IN ",
+                 FROM turns PREWHERE interaction_id IN ",
         );
-        in_list(&mut turns, &span.pipelines);
-        turns.push(" AND interaction_id IN ");
         in_list(&mut turns, &span.ids);
+        turns.push(" WHERE pipeline IN ");
+        in_list(&mut turns, &span.pipelines);
         bounds(&mut turns);
         let mut labels = Sql::default();
         labels.small().push(
             "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
-             evidence_start, evidence_end, engine, version FROM labels WHERE interaction_id IN ",
+             evidence_start, evidence_end, engine, version FROM labels PREWHERE interaction_id IN ",
         );
         in_list(&mut labels, &span.ids);
+        labels.push(" WHERE 1");
         bounds(&mut labels);
         let (turns, labels) = tokio::try_join!(
             turns.query(self).fetch_all::<TurnListRow>(),
