@@ -867,12 +867,12 @@ impl Store {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Page, Error> {
-        // Newest first: look in the newest hour before the end of the range
-        // (or the cursor), then a week, five weeks, then everything, and stop
-        // at the first window holding more than a page — rows outside it are
-        // all older, so the page is the same as from one scan of the range.
-        // (The table is sorted by day: an hour costs a day's read; a week, a
-        // week's, still small, so there is no one-day step.)
+        // Newest first: look in the day before the end of the range (or the
+        // cursor), then a week, five weeks, then everything, and stop at the
+        // first window holding more than a page — rows outside it are all
+        // older, so the page is the same as from one scan of the range. (The
+        // table is sorted by day: a shorter window would cost as much as a
+        // day, and a range ends at midnight, often hours after its newest row.)
         #[derive(Row, Deserialize)]
         struct Newest {
             t: u32,
@@ -897,7 +897,7 @@ impl Store {
         };
         let start = f.from.map(|t| t.timestamp());
         let mut rows = Vec::new();
-        for hours in [1, 7 * 24, 35 * 24, 0] {
+        for hours in [24, 7 * 24, 35 * 24, 0] {
             let lo = (hours > 0).then(|| end - hours * 3600);
             let whole = match (lo, start) {
                 (None, _) => true,
