@@ -770,7 +770,26 @@ struct ListRow {
     version: u64,
 }
 
+/// A turn (`part` 0) or a label (`part` 1) of a drill-down page.
 #[derive(Row, Deserialize)]
+struct PageRow {
+    part: u8,
+    pipeline: String,
+    interaction_id: String,
+    turn_index: u32,
+    speaker: String,
+    at: Option<u32>,
+    language: String,
+    text: String,
+    label_kind: String,
+    label: String,
+    confidence: f32,
+    evidence_start: Vec<u32>,
+    evidence_end: Vec<u32>,
+    engine: String,
+    version: u64,
+}
+
 struct TurnListRow {
     pipeline: String,
     interaction_id: String,
@@ -782,7 +801,6 @@ struct TurnListRow {
     version: u64,
 }
 
-#[derive(Row, Deserialize)]
 struct LabelListRow {
     pipeline: String,
     interaction_id: String,
@@ -896,9 +914,19 @@ impl Store {
             }
         };
         let start = f.from.map(|t| t.timestamp());
+        // Start from the window that last held a page for these filters
+        // (the same data density), and remember a smaller one when the page
+        // found fits in it.
+        const WINDOWS: [i64; 4] = [24, 7 * 24, 35 * 24, 0];
+        let key = format!("{:?}", f.without_time());
+        let hint = {
+            let known = self.drill_windows.lock().unwrap_or_else(|e| e.into_inner());
+            known.get(&key).copied().unwrap_or(0).min(WINDOWS.len() - 1)
+        };
         let mut rows = Vec::new();
-        for hours in [24, 7 * 24, 35 * 24, 0] {
-            let lo = (hours > 0).then(|| end - hours * 3600);
+        let mut used = hint;
+        for (i, hours) in WINDOWS.iter().enumerate().skip(hint) {
+            let lo = (*hours > 0).then(|| end - hours * 3600);
             let whole = match (lo, start) {
                 (None, _) => true,
                 (Some(lo), Some(s)) => lo <= s,
@@ -907,9 +935,23 @@ impl Store {
             rows = self
                 .list_window(f, after, lo.filter(|_| !whole), limit)
                 .await?;
+            used = i;
             if whole || rows.len() > limit as usize {
                 break;
             }
+        }
+        if used > 0 && rows.len() > limit as usize {
+            let smaller = end - WINDOWS[used - 1] * 3600;
+            if rows.iter().all(|r| i64::from(r.occurred_at) >= smaller) {
+                used -= 1;
+            }
+        }
+        {
+            let mut known = self.drill_windows.lock().unwrap_or_else(|e| e.into_inner());
+            if known.len() >= 1024 {
+                known.clear();
+            }
+            known.insert(key, used);
         }
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -1098,28 +1140,58 @@ impl Store {
                 .arg(Arg::Time(i64::from(span.last)))
                 .push(")");
         };
-        let mut turns = Sql::default();
-        turns.small().push(
-            "SELECT pipeline, interaction_id, turn_index, speaker, \
-                 if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text, version \
-                 FROM turns PREWHERE interaction_id IN ",
+        // Turns and labels in one statement (a statement costs more than the
+        // page's rows): each row says which table it is from and leaves the
+        // other table's columns empty.
+        let mut sql = Sql::default();
+        sql.small().push(
+            "SELECT 0 AS part, pipeline, interaction_id, turn_index, speaker, \
+             if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, language, text, \
+             '' AS label_kind, '' AS label, toFloat32(0) AS confidence, \
+             emptyArrayUInt32() AS evidence_start, emptyArrayUInt32() AS evidence_end, \
+             '' AS engine, version FROM turns PREWHERE interaction_id IN ",
         );
-        in_list(&mut turns, &span.ids);
-        turns.push(" WHERE pipeline IN ");
-        in_list(&mut turns, &span.pipelines);
-        bounds(&mut turns);
-        let mut labels = Sql::default();
-        labels.small().push(
-            "SELECT pipeline, interaction_id, turn_index, label_kind, label, confidence, \
-             evidence_start, evidence_end, engine, version FROM labels PREWHERE interaction_id IN ",
+        in_list(&mut sql, &span.ids);
+        sql.push(" WHERE pipeline IN ");
+        in_list(&mut sql, &span.pipelines);
+        bounds(&mut sql);
+        sql.push(
+            " UNION ALL SELECT 1 AS part, pipeline, interaction_id, turn_index, '' AS speaker, \
+             CAST(NULL AS Nullable(UInt32)) AS at, '' AS language, '' AS text, label_kind, \
+             label, confidence, evidence_start, evidence_end, engine, version \
+             FROM labels PREWHERE interaction_id IN ",
         );
-        in_list(&mut labels, &span.ids);
-        labels.push(" WHERE 1");
-        bounds(&mut labels);
-        let (turns, labels) = tokio::try_join!(
-            turns.query(self).fetch_all::<TurnListRow>(),
-            labels.query(self).fetch_all::<LabelListRow>()
-        )?;
+        in_list(&mut sql, &span.ids);
+        sql.push(" WHERE 1");
+        bounds(&mut sql);
+        let (mut turns, mut labels) = (Vec::new(), Vec::new());
+        for r in sql.query(self).fetch_all::<PageRow>().await? {
+            if r.part == 0 {
+                turns.push(TurnListRow {
+                    pipeline: r.pipeline,
+                    interaction_id: r.interaction_id,
+                    turn_index: r.turn_index,
+                    speaker: r.speaker,
+                    at: r.at,
+                    language: r.language,
+                    text: r.text,
+                    version: r.version,
+                });
+            } else {
+                labels.push(LabelListRow {
+                    pipeline: r.pipeline,
+                    interaction_id: r.interaction_id,
+                    turn_index: r.turn_index,
+                    label_kind: r.label_kind,
+                    label: r.label,
+                    confidence: r.confidence,
+                    evidence_start: r.evidence_start,
+                    evidence_end: r.evidence_end,
+                    engine: r.engine,
+                    version: r.version,
+                });
+            }
+        }
         let turns = newest(
             turns,
             |t| (t.pipeline.clone(), t.interaction_id.clone(), t.turn_index),

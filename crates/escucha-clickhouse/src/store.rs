@@ -51,6 +51,8 @@ pub struct Store {
     config: ClickHouseConfig,
     server_version: String,
     pub(crate) rollup: Arc<RollupState>,
+    /// Per drill-down filter set, the window that last held its page.
+    pub(crate) drill_windows: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
 
 #[derive(Row, Deserialize)]
@@ -91,6 +93,7 @@ impl Store {
             config,
             server_version,
             rollup: Arc::default(),
+            drill_windows: Arc::default(),
         })
     }
 
