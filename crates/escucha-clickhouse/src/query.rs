@@ -790,30 +790,6 @@ struct PageRow {
     version: u64,
 }
 
-struct TurnListRow {
-    pipeline: String,
-    interaction_id: String,
-    turn_index: u32,
-    speaker: String,
-    at: Option<u32>,
-    language: String,
-    text: String,
-    version: u64,
-}
-
-struct LabelListRow {
-    pipeline: String,
-    interaction_id: String,
-    turn_index: u32,
-    label_kind: String,
-    label: String,
-    confidence: f32,
-    evidence_start: Vec<u32>,
-    evidence_end: Vec<u32>,
-    engine: String,
-    version: u64,
-}
-
 /// Keeps the newest version of each key, as `FINAL` would (without its
 /// merge, which costs more than the few rows of a page).
 fn newest<T, K: Ord>(rows: Vec<T>, key: impl Fn(&T) -> K, version: impl Fn(&T) -> u64) -> Vec<T> {
@@ -1164,34 +1140,12 @@ impl Store {
         in_list(&mut sql, &span.ids);
         sql.push(" WHERE 1");
         bounds(&mut sql);
-        let (mut turns, mut labels) = (Vec::new(), Vec::new());
-        for r in sql.query(self).fetch_all::<PageRow>().await? {
-            if r.part == 0 {
-                turns.push(TurnListRow {
-                    pipeline: r.pipeline,
-                    interaction_id: r.interaction_id,
-                    turn_index: r.turn_index,
-                    speaker: r.speaker,
-                    at: r.at,
-                    language: r.language,
-                    text: r.text,
-                    version: r.version,
-                });
-            } else {
-                labels.push(LabelListRow {
-                    pipeline: r.pipeline,
-                    interaction_id: r.interaction_id,
-                    turn_index: r.turn_index,
-                    label_kind: r.label_kind,
-                    label: r.label,
-                    confidence: r.confidence,
-                    evidence_start: r.evidence_start,
-                    evidence_end: r.evidence_end,
-                    engine: r.engine,
-                    version: r.version,
-                });
-            }
-        }
+        let (turns, labels): (Vec<PageRow>, Vec<PageRow>) = sql
+            .query(self)
+            .fetch_all::<PageRow>()
+            .await?
+            .into_iter()
+            .partition(|r| r.part == 0);
         let turns = newest(
             turns,
             |t| (t.pipeline.clone(), t.interaction_id.clone(), t.turn_index),
