@@ -1039,17 +1039,22 @@ impl Store {
         }
         let asks: Vec<&[Key]> = groupings.iter().map(|(_, _, k)| k.as_slice()).collect();
         let answers = self.daily_with_text(f, &asks, start, last).await?;
-        let n = usize::try_from((last - start).num_days() + 1).unwrap_or(0);
-        let mut segments: BTreeMap<String, SegmentDays> = BTreeMap::new();
+        // Segment → its days; `None` is all interactions.
+        let mut segments: BTreeMap<Option<Segment>, SegmentDays> = BTreeMap::new();
         for ((dim, family, _), groups) in groupings.iter().zip(answers) {
             for (k, counts) in groups {
-                let seg = match dim {
-                    None => "all|".to_string(),
-                    Some(dim) => format!("{dim}|{}", k.first().map(String::as_str).unwrap_or("")),
+                let segment = match (dim, k.first()) {
+                    (None, _) => None,
+                    (Some(dim), Some(value)) if !value.is_empty() => Some(Segment {
+                        dimension: dim.to_string(),
+                        value: value.clone(),
+                    }),
+                    // Interactions without a value in this dimension.
+                    (Some(_), _) => continue,
                 };
-                let entry = segments.entry(seg).or_insert_with(|| SegmentDays {
+                let entry = segments.entry(segment).or_insert_with(|| SegmentDays {
                     first: start,
-                    with_text: vec![0; n],
+                    with_text: vec![0; counts.len()],
                     labels: BTreeMap::new(),
                 });
                 match family {
@@ -1067,18 +1072,7 @@ impl Store {
         }
         let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
         let mut out = Vec::new();
-        for (key, data) in &segments {
-            let Some((dimension, value)) = key.split_once('|') else {
-                continue;
-            };
-            let segment = match dimension {
-                "all" => None,
-                _ if value.is_empty() => continue,
-                _ => Some(Segment {
-                    dimension: dimension.into(),
-                    value: value.into(),
-                }),
-            };
+        for (segment, data) in &segments {
             out.extend(detect(
                 segment.as_ref(),
                 data,

@@ -630,53 +630,51 @@ fn raw_sql(f: &Filters, keys: &[Key], need: Need, days: Option<&[NaiveDate]>) ->
     sql
 }
 
-/// Which of the rollup's rows a read takes: a grain's rows of whole days
-/// `[lo, hi)` minus `skip`.
-struct RollupRange<'a> {
-    grain: &'a Grain,
+/// The rollup's expressions for `keys` in a grain and its condition on
+/// `label_kind`.
+fn rollup_keys(grain: &Grain, keys: &[Key]) -> (Vec<String>, &'static str) {
+    let mut rendered = Vec::new();
+    let mut label_kind = "label_kind = ''";
+    for k in keys {
+        rendered.push(match k {
+            Key::Col(c) => c.to_string(),
+            Key::Label(fam) => match grain.shape {
+                Shape::Pairs => {
+                    label_kind = "label_kind = 'pair'";
+                    if *fam == Family::Theme {
+                        "label"
+                    } else {
+                        "label2"
+                    }
+                    .to_string()
+                }
+                _ => {
+                    let (cond, key) = fam.rollup_label().unwrap_or(("0", "label"));
+                    label_kind = cond;
+                    key.to_string()
+                }
+            },
+            Key::Bucket(interval) => bucket_of(*interval, "day"),
+            Key::Date(part) => part.of("day"),
+        });
+    }
+    (rendered, label_kind)
+}
+
+/// The days a rollup read takes: whole days `[lo, hi)` minus `skip`.
+struct RollupDays<'a> {
     lo: Option<NaiveDate>,
     hi: Option<NaiveDate>,
     skip: &'a [NaiveDate],
 }
 
-impl RollupRange<'_> {
-    /// The rollup's expressions for `keys` and its condition on `label_kind`.
-    fn keys(&self, keys: &[Key]) -> (Vec<String>, &'static str) {
-        let mut rendered = Vec::new();
-        let mut label_kind = "label_kind = ''";
-        for k in keys {
-            rendered.push(match k {
-                Key::Col(c) => c.to_string(),
-                Key::Label(fam) => match self.grain.shape {
-                    Shape::Pairs => {
-                        label_kind = "label_kind = 'pair'";
-                        if *fam == Family::Theme {
-                            "label"
-                        } else {
-                            "label2"
-                        }
-                        .to_string()
-                    }
-                    _ => {
-                        let (cond, key) = fam.rollup_label().unwrap_or(("0", "label"));
-                        label_kind = cond;
-                        key.to_string()
-                    }
-                },
-                Key::Bucket(interval) => bucket_of(*interval, "day"),
-                Key::Date(part) => part.of("day"),
-            });
+impl RollupDays<'_> {
+    /// Whether the read holds any day.
+    fn any(&self) -> bool {
+        match (self.lo, self.hi) {
+            (Some(lo), Some(hi)) => lo < hi,
+            _ => true,
         }
-        (rendered, label_kind)
-    }
-
-    /// ` FROM rollup WHERE …` for these rows and the filters' dimensions.
-    fn from(&self, sql: &mut Sql, f: &Filters, label_kind: &str) {
-        sql.push(&format!(
-            " FROM rollup WHERE grain = {} AND {label_kind}",
-            self.grain.id
-        ));
-        self.conditions(sql, f);
     }
 
     /// ` AND …` for the days and the filters' dimensions.
@@ -700,16 +698,17 @@ impl RollupRange<'_> {
     }
 }
 
-/// The rollup's SQL for `range`, its keys led by `tag` when given (see
-/// [`key_clauses`]).
+/// The rollup's SQL for a grain's `days`, its keys led by `tag` when given
+/// (see [`key_clauses`]).
 fn rollup_sql(
     f: &Filters,
     keys: &[Key],
     need: Need,
-    range: &RollupRange,
+    grain: &Grain,
+    days: &RollupDays,
     tag: Option<usize>,
 ) -> Sql {
-    let (rendered, label_kind) = range.keys(keys);
+    let (rendered, label_kind) = rollup_keys(grain, keys);
     let (keys_sql, group) = key_clauses(&rendered, tag);
     let repeats = match need.has(Need::REPEATS) {
         true => "sumForEach(repeat_days)",
@@ -724,10 +723,12 @@ fn rollup_sql(
         .collect();
     let mut sql = Sql::default();
     sql.push(&format!(
-        "SELECT {keys_sql}, {}, {repeats} AS repeat_days",
-        parts.join(", ")
+        "SELECT {keys_sql}, {}, {repeats} AS repeat_days FROM rollup \
+         WHERE grain = {} AND {label_kind}",
+        parts.join(", "),
+        grain.id
     ));
-    range.from(&mut sql, f, label_kind);
+    days.conditions(&mut sql, f);
     sql.push(&group);
     sql
 }
@@ -748,7 +749,7 @@ fn with_text_index() -> usize {
 /// its rows (a group may hold several rows a day; the reader adds them up).
 /// One statement for several groupings: ClickHouse reads the grains in one
 /// pass instead of a pass per grouping.
-fn daily_rollup_sql(f: &Filters, range: &RollupRange, grains: &[u8], columns: &[&str]) -> Sql {
+fn daily_rollup_sql(f: &Filters, days: &RollupDays, grains: &[u8], columns: &[&str]) -> Sql {
     let grains: Vec<String> = grains.iter().map(u8::to_string).collect();
     let cols = match columns.is_empty() {
         true => "emptyArrayString()".to_string(),
@@ -763,7 +764,7 @@ fn daily_rollup_sql(f: &Filters, range: &RollupRange, grains: &[u8], columns: &[
         with_text_index(),
         grains.join(", ")
     ));
-    range.conditions(&mut sql, f);
+    days.conditions(&mut sql, f);
     sql.push(&format!(" GROUP BY grain, label_kind, label{group}"));
     sql
 }
@@ -799,12 +800,10 @@ struct DailyRow {
     counts: Vec<u64>,
 }
 
-/// Whether a rollup read of `[lo, hi)` holds any day.
-fn whole_days(lo: Option<NaiveDate>, hi: Option<NaiveDate>) -> bool {
-    match (lo, hi) {
-        (Some(lo), Some(hi)) => lo < hi,
-        _ => true,
-    }
+/// Removes and returns the first key of a row (the statement tag of a
+/// `UNION ALL` or the day of a dated read).
+fn take_first(keys: &mut Vec<String>) -> Option<String> {
+    (!keys.is_empty()).then(|| keys.remove(0))
 }
 
 /// The rollup's statements as one `UNION ALL` (a small read, see
@@ -871,14 +870,13 @@ impl Store {
                     hi,
                     raw_days,
                 } => {
-                    if whole_days(lo, hi) {
-                        let range = RollupRange {
-                            grain,
-                            lo,
-                            hi,
-                            skip: &raw_days,
-                        };
-                        rolled.push(rollup_sql(a.f, a.keys, a.need, &range, Some(i)));
+                    let days = RollupDays {
+                        lo,
+                        hi,
+                        skip: &raw_days,
+                    };
+                    if days.any() {
+                        rolled.push(rollup_sql(a.f, a.keys, a.need, grain, &days, Some(i)));
                     }
                     if !raw_days.is_empty() {
                         raw.push((i, raw_sql(a.f, a.keys, a.need, Some(&raw_days))));
@@ -893,15 +891,10 @@ impl Store {
             let rows = sql.query(self).fetch_all::<RollupRow>().await?;
             Ok::<_, Error>(rows.into_iter().map(RollupRow::split).collect::<Groups>())
         };
-        let raws =
-            futures::future::try_join_all(raw.iter().map(|(i, sql)| async move {
-                Ok::<_, Error>((*i, self.fetch_measures(sql).await?))
-            }));
-        let (union, raws) = tokio::try_join!(union, raws)?;
+        let (union, raws) = tokio::try_join!(union, self.fetch_each(&raw))?;
         let mut out: Vec<Groups> = vec![Vec::new(); asks.len()];
         for (mut keys, m) in union {
-            let Some(i) = (!keys.is_empty())
-                .then(|| keys.remove(0))
+            let Some(i) = take_first(&mut keys)
                 .and_then(|t| t.parse::<usize>().ok())
                 .filter(|i| *i < asks.len())
             else {
@@ -944,7 +937,7 @@ impl Store {
         let first_day = day_start(first) / 86_400;
         let n = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
         let stale = self.rollup().stale_days();
-        // Groupings read from the rollup, by their range (normally one).
+        // Groupings read from the rollup, by their days (normally one read).
         type Reads<'a> = BTreeMap<
             (Option<NaiveDate>, Option<NaiveDate>, Vec<NaiveDate>),
             Vec<(usize, &'a Grain)>,
@@ -970,7 +963,13 @@ impl Store {
                         let sql = raw_sql(&window, &dated, Need::COUNTS, Some(&raw_days));
                         raw.push((i, sql));
                     }
-                    if whole_days(lo, hi) {
+                    let any = RollupDays {
+                        lo,
+                        hi,
+                        skip: &raw_days,
+                    }
+                    .any();
+                    if any {
                         reads
                             .entry((lo, hi, raw_days))
                             .or_default()
@@ -991,9 +990,7 @@ impl Store {
         let rolled = futures::future::try_join_all(reads.iter().map(|((lo, hi, skip), on)| {
             let (columns, window) = (&columns, &window);
             async move {
-                let grain = on.first().map(|(_, g)| *g).unwrap_or(&GRAINS[0]);
-                let range = RollupRange {
-                    grain,
+                let days = RollupDays {
                     lo: *lo,
                     hi: *hi,
                     skip,
@@ -1001,16 +998,12 @@ impl Store {
                 let mut ids: Vec<u8> = on.iter().map(|(_, g)| g.id).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let sql = daily_rollup_sql(window, &range, &ids, columns);
+                let sql = daily_rollup_sql(window, &days, &ids, columns);
                 let rows = sql.query(self).fetch_all::<DailyRow>().await?;
                 Ok::<_, Error>((on, rows))
             }
         }));
-        let raws =
-            futures::future::try_join_all(raw.iter().map(|(i, sql)| async move {
-                Ok::<_, Error>((*i, self.fetch_measures(sql).await?))
-            }));
-        let (rolled, raws) = tokio::try_join!(rolled, raws)?;
+        let (rolled, raws) = tokio::try_join!(rolled, self.fetch_each(&raw))?;
         let mut out: Vec<BTreeMap<Vec<String>, Vec<u64>>> = vec![BTreeMap::new(); asks.len()];
         let mut add = |i: usize, keys: Vec<String>, days: &mut dyn Iterator<Item = (i64, u64)>| {
             let Some(group) = out.get_mut(i) else {
@@ -1046,9 +1039,7 @@ impl Store {
         }
         for (i, rows) in raws {
             for (mut keys, m) in rows {
-                let Some(day) = (!keys.is_empty())
-                    .then(|| keys.remove(0))
-                    .and_then(|d| crate::rollup::parse_day(&d))
+                let Some(day) = take_first(&mut keys).and_then(|d| crate::rollup::parse_day(&d))
                 else {
                     continue;
                 };
@@ -1067,6 +1058,15 @@ impl Store {
     async fn fetch_measures(&self, sql: &Sql) -> Result<Groups, Error> {
         let rows = sql.query(self).fetch_all::<MeasureRow>().await?;
         Ok(rows.into_iter().map(MeasureRow::split).collect())
+    }
+
+    /// Each `(ask, statement)` of reads from `interactions`, concurrently.
+    async fn fetch_each(&self, raw: &[(usize, Sql)]) -> Result<Vec<(usize, Groups)>, Error> {
+        futures::future::try_join_all(
+            raw.iter()
+                .map(|(i, sql)| async move { Ok((*i, self.fetch_measures(sql).await?)) }),
+        )
+        .await
     }
 }
 
