@@ -53,6 +53,10 @@ pub struct Store {
     pub(crate) rollup: Arc<RollupState>,
     /// Per drill-down filter set, the window that last held its page.
     pub(crate) drill_windows: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    /// Daily counts of settled days, per read (see `Store::daily_with_text`).
+    pub(crate) settled_days: Arc<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<crate::query::engine::SettledRows>>>,
+    >,
 }
 
 #[derive(Row, Deserialize)]
@@ -94,6 +98,7 @@ impl Store {
             server_version,
             rollup: Arc::default(),
             drill_windows: Arc::default(),
+            settled_days: Arc::default(),
         })
     }
 

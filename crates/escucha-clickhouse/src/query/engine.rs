@@ -8,6 +8,7 @@
 use super::*;
 use crate::rollup::{Grain, Shape, GRAINS, REPEAT_MAX_DAYS};
 use chrono::NaiveDate;
+use std::sync::Arc;
 
 macro_rules! measures {
     ($($(#[$doc:meta])* $name:ident: $ty:ty [$need:ident] = $raw:expr;)*) => {
@@ -748,8 +749,15 @@ fn with_text_index() -> usize {
 /// label and `columns`, each group with the day number and `with_text` of
 /// its rows (a group may hold several rows a day; the reader adds them up).
 /// One statement for several groupings: ClickHouse reads the grains in one
-/// pass instead of a pass per grouping.
-fn daily_rollup_sql(f: &Filters, days: &RollupDays, grains: &[u8], columns: &[&str]) -> Sql {
+/// pass instead of a pass per grouping. `part` tags the rows (see
+/// [`DailyRow`]).
+fn daily_rollup_sql(
+    f: &Filters,
+    days: &RollupDays,
+    grains: &[u8],
+    columns: &[&str],
+    part: u8,
+) -> Sql {
     let grains: Vec<String> = grains.iter().map(u8::to_string).collect();
     let cols = match columns.is_empty() {
         true => "emptyArrayString()".to_string(),
@@ -758,9 +766,9 @@ fn daily_rollup_sql(f: &Filters, days: &RollupDays, grains: &[u8], columns: &[&s
     let group: String = columns.iter().map(|c| format!(", {c}")).collect();
     let mut sql = Sql::default();
     sql.small().push(&format!(
-        "SELECT grain, label_kind, label, {cols} AS cols, groupArray(toUInt32(day)) AS days, \
-         groupArray(toUInt64(counts[{}])) AS counts FROM rollup WHERE grain IN ({}) \
-         AND label_kind IN ('', 'emotion', 'theme')",
+        "SELECT toUInt8({part}) AS part, grain, label_kind, label, {cols} AS cols, \
+         groupArray(toUInt32(day)) AS days, groupArray(toUInt64(counts[{}])) AS counts \
+         FROM rollup WHERE grain IN ({}) AND label_kind IN ('', 'emotion', 'theme')",
         with_text_index(),
         grains.join(", ")
     ));
@@ -768,6 +776,40 @@ fn daily_rollup_sql(f: &Filters, days: &RollupDays, grains: &[u8], columns: &[&s
     sql.push(&format!(" GROUP BY grain, label_kind, label{group}"));
     sql
 }
+
+/// Tags of [`DailyRow`]: the rewrite versions of settled days, their
+/// counts, and the counts of the other days.
+const PART_REWRITES: u8 = 0;
+const PART_SETTLED: u8 = 1;
+const PART_RECENT: u8 = 2;
+
+/// The rollup's rewrite version of each of `days` (whole days, none
+/// skipped), as one row tagged [`PART_REWRITES`]: `days` and `counts` hold
+/// the day numbers and the versions of their marker rows. A rewrite swaps a
+/// whole month in at once with new markers for the days it computed, so
+/// the same versions mean the same rows.
+fn rewrites_sql(days: &RollupDays) -> Sql {
+    let mut sql = Sql::default();
+    sql.small().push(&format!(
+        "SELECT toUInt8({PART_REWRITES}) AS p, toUInt8(0) AS g, '' AS lk, '' AS l, \
+         emptyArrayString() AS c, groupArray(toUInt32(day)) AS ds, groupArray(version) AS vs \
+         FROM rollup WHERE grain = {} AND label_kind = '#day'",
+        GRAINS[0].id
+    ));
+    days.conditions(&mut sql, &Filters::default());
+    sql
+}
+
+/// Counts of settled days kept between reads, with the rewrite versions of
+/// those days they were read at.
+pub(crate) struct SettledRows {
+    rewrites: Vec<(u32, u64)>,
+    rows: Vec<DailyRow>,
+}
+
+/// The most reads whose settled days are kept (about 3 MB each for a year
+/// of 10 M interactions).
+const SETTLED_KEPT: usize = 16;
 
 /// The key of a row of [`daily_rollup_sql`] for a grouping by `keys`, or
 /// `None` when the row is not one of its groups.
@@ -790,8 +832,11 @@ fn daily_key(keys: &[Key], columns: &[&str], row: &DailyRow) -> Option<Vec<Strin
         .collect()
 }
 
+/// The rows of [`daily_rollup_sql`] and [`rewrites_sql`], told apart by
+/// `part`.
 #[derive(Row, Deserialize)]
-struct DailyRow {
+pub(crate) struct DailyRow {
+    part: u8,
     grain: u8,
     label_kind: String,
     label: String,
@@ -818,6 +863,18 @@ fn union_all(parts: &[Sql]) -> Option<Sql> {
         append(&mut sql, part);
     }
     Some(sql)
+}
+
+/// The rewrite versions in the [`PART_REWRITES`] rows of a read: (day,
+/// version) in day order.
+fn rewrites_of(rows: &[DailyRow]) -> Vec<(u32, u64)> {
+    let mut out: Vec<(u32, u64)> = rows
+        .iter()
+        .filter(|r| r.part == PART_REWRITES)
+        .flat_map(|r| r.days.iter().copied().zip(r.counts.iter().copied()))
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// Interactions with text of each group, one count per day from the first
@@ -998,8 +1055,7 @@ impl Store {
                 let mut ids: Vec<u8> = on.iter().map(|(_, g)| g.id).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let sql = daily_rollup_sql(window, &days, &ids, columns);
-                let rows = sql.query(self).fetch_all::<DailyRow>().await?;
+                let rows = self.daily_rows(window, &days, &ids, columns).await?;
                 Ok::<_, Error>((on, rows))
             }
         }));
@@ -1019,8 +1075,12 @@ impl Store {
                 }
             }
         };
-        for (on, rows) in rolled {
-            for r in &rows {
+        for (on, (settled, recent)) in rolled {
+            let settled = settled
+                .as_ref()
+                .map(|s| s.rows.as_slice())
+                .unwrap_or_default();
+            for r in settled.iter().chain(&recent) {
                 for (i, grain) in on {
                     if grain.id != r.grain {
                         continue;
@@ -1048,6 +1108,103 @@ impl Store {
             }
         }
         Ok(out.into_iter().map(|g| g.into_iter().collect()).collect())
+    }
+
+    /// The rows of [`daily_rollup_sql`] for `days`: those of settled days
+    /// (before yesterday), then the others. A settled day's rollup changes
+    /// only when late or replayed interactions arrive, so its rows are kept
+    /// between calls with the rewrite version of each day: a call reads
+    /// those versions in the same statement as the other days, and reads
+    /// the settled days again only when a version moved (at 10 M
+    /// interactions, a year's anomalies then read a few thousand rollup rows
+    /// instead of 200,000).
+    async fn daily_rows(
+        &self,
+        f: &Filters,
+        days: &RollupDays<'_>,
+        grains: &[u8],
+        columns: &[&str],
+    ) -> Result<(Option<Arc<SettledRows>>, Vec<DailyRow>), Error> {
+        let settled_before = Utc::now().date_naive() - chrono::Duration::days(1);
+        let split = days.lo.is_some_and(|lo| lo < settled_before)
+            && days.skip.iter().all(|d| *d >= settled_before);
+        if !split {
+            let sql = daily_rollup_sql(f, days, grains, columns, PART_RECENT);
+            return Ok((None, sql.query(self).fetch_all().await?));
+        }
+        let settled = RollupDays {
+            lo: days.lo,
+            hi: Some(days.hi.map_or(settled_before, |hi| hi.min(settled_before))),
+            skip: &[],
+        };
+        let recent = RollupDays {
+            lo: Some(settled_before),
+            hi: days.hi,
+            skip: days.skip,
+        };
+        let settled_sql = daily_rollup_sql(f, &settled, grains, columns, PART_SETTLED);
+        let key = settled_sql.inline();
+        let kept = self
+            .settled_days
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        // The versions come first: a statement's reads take the table's
+        // parts in order, so a rewrite landing between them leaves rows
+        // newer than their versions (read again next time), never older.
+        let mut parts = vec![rewrites_sql(&settled)];
+        if recent.any() {
+            parts.push(daily_rollup_sql(f, &recent, grains, columns, PART_RECENT));
+        }
+        if kept.is_none() {
+            parts.push(settled_sql.clone());
+        }
+        let rows = self.fetch_daily(&parts).await?;
+        let rewrites = rewrites_of(&rows);
+        let (mut settled_rows, recent): (Vec<DailyRow>, Vec<DailyRow>) = rows
+            .into_iter()
+            .filter(|r| r.part != PART_REWRITES)
+            .partition(|r| r.part == PART_SETTLED);
+        let settled = match kept {
+            Some(kept) if kept.rewrites == rewrites => kept,
+            kept => {
+                let rewrites = match kept {
+                    None => rewrites,
+                    // A settled day was rewritten since: read them again.
+                    Some(_) => {
+                        let again = self
+                            .fetch_daily(&[rewrites_sql(&settled), settled_sql])
+                            .await?;
+                        let rewrites = rewrites_of(&again);
+                        settled_rows = again
+                            .into_iter()
+                            .filter(|r| r.part == PART_SETTLED)
+                            .collect();
+                        rewrites
+                    }
+                };
+                let entry = Arc::new(SettledRows {
+                    rewrites,
+                    rows: settled_rows,
+                });
+                let mut known = self.settled_days.lock().unwrap_or_else(|e| e.into_inner());
+                if known.len() >= SETTLED_KEPT {
+                    known.clear();
+                }
+                known.insert(key, entry.clone());
+                entry
+            }
+        };
+        Ok((Some(settled), recent))
+    }
+
+    /// The rows of `parts` read as one statement.
+    async fn fetch_daily(&self, parts: &[Sql]) -> Result<Vec<DailyRow>, Error> {
+        match union_all(parts) {
+            Some(sql) => Ok(sql.query(self).fetch_all().await?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The `need`ed measures of all interactions matching `f`.
