@@ -40,6 +40,23 @@ pub(crate) enum Arg {
     Time(i64),
 }
 
+/// ` AND …` bounds on `toDate(occurred_at)` implied by `occurred_at` in
+/// `[from, to)` (Unix seconds). The tables' sort keys hold that expression,
+/// and ClickHouse 18 uses a sort key only for conditions on the expression
+/// itself: without these, a range of hours reads its whole month.
+pub(crate) fn day_bounds(sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
+    if let Some(from) = from {
+        sql.push(" AND toDate(occurred_at) >= toDate(toDateTime(")
+            .arg(Arg::Time(from))
+            .push("))");
+    }
+    if let Some(to) = to {
+        sql.push(" AND toDate(occurred_at) <= toDate(toDateTime(")
+            .arg(Arg::Time(to - 1))
+            .push("))");
+    }
+}
+
 /// SQL text plus its bound values, in order.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Sql {
@@ -161,6 +178,11 @@ impl Filters {
                 .arg(Arg::Time(to.timestamp()))
                 .push(")");
         }
+        day_bounds(
+            sql,
+            self.from.map(|t| t.timestamp()),
+            self.to.map(|t| t.timestamp()),
+        );
         self.dimension_conditions(sql);
         if !self.emotion.is_empty() {
             sql.push(" AND hasAny(emotions, ")
@@ -741,8 +763,7 @@ pub struct Page {
 }
 
 /// The columns of [`ListRow`].
-const LIST_COLUMNS: &str =
-    "interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
+const LIST_COLUMNS: &str = "interaction_id, pipeline, kind, channel, occurred_at, \
      language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
      agent_empathy, emotions, themes, version";
 
@@ -977,6 +998,7 @@ impl Store {
                     .arg(Arg::Time(since))
                     .push(")");
             }
+            day_bounds(sql, since, after.map(|c| c.occurred_at + 1));
             if let Some(c) = after {
                 let t = Arg::Time(c.occurred_at);
                 sql.push(" AND (occurred_at < toDateTime(")
@@ -1005,7 +1027,7 @@ impl Store {
         }
         select(
             &mut sql,
-            "interaction_id, pipeline, toUInt32(occurred_at) AS occurred_at, version",
+            "interaction_id, pipeline, occurred_at, version",
             "",
         );
         sql.push(&format!(
@@ -1063,17 +1085,20 @@ impl Store {
         &self,
         span: &PageSpan,
     ) -> Result<BTreeMap<(String, String, u32), ListRow>, Error> {
-        let (first, last) = (span.first, span.last);
+        let first = i64::from(span.first / 86_400 * 86_400);
+        let last = i64::from(span.last / 86_400 * 86_400 + 86_400);
         let mut sql = Sql::default();
         sql.small().push(&format!(
             "SELECT {LIST_COLUMNS} FROM interactions PREWHERE interaction_id IN "
         ));
         in_list(&mut sql, &span.ids);
         sql.push(" WHERE occurred_at >= toDateTime(")
-            .arg(Arg::Time(i64::from(first / 86_400 * 86_400)))
+            .arg(Arg::Time(first))
             .push(") AND occurred_at < toDateTime(")
-            .arg(Arg::Time(i64::from(last / 86_400 * 86_400 + 86_400)))
-            .push(") AND pipeline IN ");
+            .arg(Arg::Time(last))
+            .push(")");
+        day_bounds(&mut sql, Some(first), Some(last));
+        sql.push(" AND pipeline IN ");
         in_list(&mut sql, &span.pipelines);
         let rows = sql.query(self).fetch_all::<ListRow>().await?;
         let key = |r: &ListRow| {
@@ -1105,8 +1130,8 @@ impl Store {
         };
         // The page's time bounds (both tables are partitioned by month of
         // occurred_at, which they share with their interaction), so neither
-        // lookup scans the whole table; `IN` lists use the tables' sort keys
-        // (turns: pipeline, interaction_id; labels: by day), the ids as
+        // lookup scans the whole table; the labels' sort key also holds the
+        // day (see `day_bounds`); the ids as
         // PREWHERE so that only the rows of the page are read whole;
         // duplicates of replayed rows are dropped here rather than by FINAL.
         let bounds = |sql: &mut Sql| {
@@ -1140,6 +1165,11 @@ impl Store {
         in_list(&mut sql, &span.ids);
         sql.push(" WHERE 1");
         bounds(&mut sql);
+        day_bounds(
+            &mut sql,
+            Some(i64::from(span.first)),
+            Some(i64::from(span.last) + 1),
+        );
         let (turns, labels): (Vec<PageRow>, Vec<PageRow>) = sql
             .query(self)
             .fetch_all::<PageRow>()
@@ -1426,9 +1456,10 @@ mod tests {
         f.conditions(&mut sql);
         assert_eq!(
             sql.text,
-            " AND occurred_at >= toDateTime(?) AND has(?, channel) AND hasAny(emotions, ?)"
+            " AND occurred_at >= toDateTime(?) AND toDate(occurred_at) >= toDate(toDateTime(?)) \
+             AND has(?, channel) AND hasAny(emotions, ?)"
         );
-        assert_eq!(sql.args.len(), 3);
+        assert_eq!(sql.args.len(), 4);
     }
 }
 

@@ -387,9 +387,12 @@ impl Store {
         );
         if let Some((lo, hi)) = range {
             sql.push_str(&format!(
-                " WHERE occurred_at >= toDateTime({}) AND occurred_at < toDateTime({})",
-                day_start(lo),
-                day_start(hi)
+                " WHERE occurred_at >= toDateTime({lo}) AND occurred_at < toDateTime({hi}) \
+                 AND toDate(occurred_at) >= toDate(toDateTime({lo})) \
+                 AND toDate(occurred_at) <= toDate(toDateTime({}))",
+                day_start(hi) - 1,
+                lo = day_start(lo),
+                hi = day_start(hi),
             ));
         }
         sql.push_str(" GROUP BY day");
@@ -457,7 +460,10 @@ impl Store {
         let listed: Vec<String> = days.iter().map(|d| format!("toDate('{d}')")).collect();
         let base = format!(
             "SELECT {RAW_COLUMNS} FROM interactions FINAL \
-             WHERE occurred_at >= toDateTime({lo}) AND occurred_at < toDateTime({hi})"
+             WHERE occurred_at >= toDateTime({lo}) AND occurred_at < toDateTime({hi}) \
+             AND toDate(occurred_at) >= toDate(toDateTime({lo})) \
+             AND toDate(occurred_at) <= toDate(toDateTime({}))",
+            hi - 1
         );
         let mut gaps = crate::query::Sql::default();
         repeat_gaps(&mut gaps, Some(lo), Some(hi));

@@ -648,7 +648,7 @@ impl Store {
         let row = self
             .client()
             .query(
-                "SELECT interaction_id, pipeline, kind, channel, toUInt32(occurred_at) AS occurred_at, \
+                "SELECT interaction_id, pipeline, kind, channel, occurred_at, \
                  if(isNull(ended_at), NULL, toUInt32(assumeNotNull(ended_at))) AS ended, \
                  language, queue, team, agent, product, nps, csat, ces, wait_seconds, handle_seconds, \
                  transfers, resolved, agent_empathy, emotions, themes, first_emotions, last_emotions \

@@ -477,6 +477,7 @@ pub(crate) fn repeat_gaps(sql: &mut Sql, lo: Option<i64>, hi: Option<i64>) {
             .arg(Arg::Time(hi))
             .push(")");
     }
+    day_bounds(sql, lo.map(|lo| lo - max), hi);
     if let Some(lo) = lo {
         // Only the customers with a contact in the range.
         sql.push(
@@ -490,6 +491,7 @@ pub(crate) fn repeat_gaps(sql: &mut Sql, lo: Option<i64>, hi: Option<i64>) {
                 .arg(Arg::Time(hi))
                 .push(")");
         }
+        day_bounds(sql, Some(lo), hi);
         sql.push(")");
     }
     sql.push(&format!(
@@ -521,6 +523,7 @@ fn raw_rows(sql: &mut Sql, f: &Filters, days: Option<&[NaiveDate]>, repeats: boo
                 .push(") AND occurred_at < toDateTime(")
                 .arg(Arg::Time(hi))
                 .push(")");
+            day_bounds(&mut base, Some(lo), Some(hi));
             bounds = (
                 Some(bounds.0.map_or(lo, |b| b.max(lo))),
                 Some(bounds.1.map_or(hi, |b| b.min(hi))),
