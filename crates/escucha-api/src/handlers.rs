@@ -360,20 +360,25 @@ pub async fn anomalies(
         theme: vec![],
         ..filters.clone()
     };
-    let mut found = state
-        .store
-        .anomalies(&data, checked_from, last, &state.anomaly)
-        .await?;
-    found.retain(|a| {
-        let labels_asked = !filters.emotion.is_empty() || !filters.theme.is_empty();
+    let labels_asked = !filters.emotion.is_empty() || !filters.theme.is_empty();
+    let keep = |kind: &str, label: &str, m: &str| {
         let label_ok = !labels_asked
-            || (a.kind == "emotion" && filters.emotion.contains(&a.label))
-            || (a.kind == "theme" && filters.theme.contains(&a.label));
-        label_ok && measure.is_none_or(|m| a.measure == m)
-    });
+            || (kind == "emotion" && filters.emotion.iter().any(|e| e == label))
+            || (kind == "theme" && filters.theme.iter().any(|t| t == label));
+        label_ok && measure.is_none_or(|want| want == m)
+    };
     // The strongest first (sorted by |z|); `total` counts them all.
-    let total = found.len();
-    found.truncate(limit as usize);
+    let (total, found) = state
+        .store
+        .anomalies_top(
+            &data,
+            checked_from,
+            last,
+            &state.anomaly,
+            &keep,
+            limit as usize,
+        )
+        .await?;
     Ok(Json(json!({
         "total": total,
         "from": first.to_string(),

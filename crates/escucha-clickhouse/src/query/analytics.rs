@@ -908,6 +908,72 @@ impl Prefix {
     }
 }
 
+/// An anomaly found, before it is written out as an [`Anomaly`] (most are
+/// counted, not listed).
+struct Found<'a> {
+    segment: Option<&'a Segment>,
+    kind: &'a str,
+    label: &'a str,
+    day: chrono::NaiveDate,
+    share: bool,
+    value: f64,
+    mean: f64,
+    sd: f64,
+    baseline_days: u32,
+    z: f64,
+}
+
+impl Found<'_> {
+    fn measure(&self) -> &'static str {
+        if self.share {
+            "share"
+        } else {
+            "volume"
+        }
+    }
+
+    fn id(&self) -> String {
+        let segment = self
+            .segment
+            .map(|g| format!("{}={}", g.dimension, g.value))
+            .unwrap_or_else(|| "all".into());
+        format!(
+            "{}/{}/{}/{segment}/{}",
+            self.day,
+            self.kind,
+            self.label,
+            self.measure()
+        )
+    }
+
+    /// Strongest first (by |z| as listed, to two decimals), then the latest
+    /// day, then by id.
+    fn order(&self, other: &Found) -> std::cmp::Ordering {
+        round2(other.z)
+            .abs()
+            .total_cmp(&round2(self.z).abs())
+            .then(other.day.cmp(&self.day))
+            .then_with(|| self.id().cmp(&other.id()))
+    }
+
+    fn anomaly(&self) -> Anomaly {
+        Anomaly {
+            id: self.id(),
+            kind: self.kind.to_string(),
+            label: self.label.to_string(),
+            segment: self.segment.cloned(),
+            measure: self.measure().into(),
+            day: self.day.to_string(),
+            value: round2(self.value),
+            baseline_mean: round2(self.mean),
+            baseline_sd: round2(self.sd),
+            baseline_days: self.baseline_days,
+            z: round2(self.z),
+            direction: if self.z > 0.0 { "up" } else { "down" }.into(),
+        }
+    }
+}
+
 /// Judges every day of `days` for every label of a segment against the
 /// trailing baseline (sample mean and standard deviation over the
 /// baseline days on which the segment had interactions with text).
@@ -920,6 +986,20 @@ pub fn detect(
     incomplete: Option<chrono::NaiveDate>,
     s: &AnomalySettings,
 ) -> Vec<Anomaly> {
+    found_in(segment, data, days, incomplete, s)
+        .iter()
+        .map(Found::anomaly)
+        .collect()
+}
+
+/// [`detect`], the anomalies not written out yet.
+fn found_in<'a>(
+    segment: Option<&'a Segment>,
+    data: &'a SegmentDays,
+    days: &[chrono::NaiveDate],
+    incomplete: Option<chrono::NaiveDate>,
+    s: &AnomalySettings,
+) -> Vec<Found<'a>> {
     // The days with text in order (as offsets from `first`); each judged
     // day's baseline is a run of them, found once for all labels.
     let text_days: Vec<(i64, u64)> = (0_i64..)
@@ -941,9 +1021,6 @@ pub fn detect(
     if judged.is_empty() {
         return Vec::new();
     }
-    let seg_id = segment
-        .map(|g| format!("{}={}", g.dimension, g.value))
-        .unwrap_or_else(|| "all".into());
     let mut out = Vec::new();
     let mut count_on: Vec<u64> = Vec::with_capacity(text_days.len());
     let (mut volumes, mut shares) = (Prefix::default(), Prefix::default());
@@ -970,8 +1047,8 @@ pub fn detect(
             if (count as f64).max(vol_mean) < s.min_volume as f64 {
                 continue;
             }
-            for measure in ["volume", "share"] {
-                let (value, (mean, sd)) = if measure == "volume" {
+            for share in [false, true] {
+                let (value, (mean, sd)) = if !share {
                     (count as f64, (vol_mean, vol_sd))
                 } else {
                     // A share of a day with few texts means little.
@@ -983,22 +1060,20 @@ pub fn detect(
                 };
                 let sd_used = sd.max(SD_FLOOR);
                 let z = (value - mean) / sd_used;
-                if z.abs() <= s.k || (measure == "volume" && z < 0.0 && incomplete == Some(day)) {
+                if z.abs() <= s.k || (!share && z < 0.0 && incomplete == Some(day)) {
                     continue;
                 }
-                out.push(Anomaly {
-                    id: format!("{day}/{kind}/{label}/{seg_id}/{measure}"),
-                    kind: kind.clone(),
-                    label: label.clone(),
-                    segment: segment.cloned(),
-                    measure: measure.into(),
-                    day: day.to_string(),
-                    value: round2(value),
-                    baseline_mean: round2(mean),
-                    baseline_sd: round2(sd_used),
+                out.push(Found {
+                    segment,
+                    kind,
+                    label,
+                    day,
+                    share,
+                    value,
+                    mean,
+                    sd: sd_used,
                     baseline_days: base.len() as u32,
-                    z: round2(z),
-                    direction: if z > 0.0 { "up" } else { "down" }.into(),
+                    z,
                 });
             }
         }
@@ -1024,6 +1099,23 @@ impl Store {
         last: chrono::NaiveDate,
         s: &AnomalySettings,
     ) -> Result<Vec<Anomaly>, Error> {
+        let (_, all) = self
+            .anomalies_top(f, first, last, s, &|_, _, _| true, usize::MAX)
+            .await?;
+        Ok(all)
+    }
+
+    /// [`Store::anomalies`] of the labels and measures `keep(kind, label,
+    /// measure)` accepts: how many, and the first `limit` of them.
+    pub async fn anomalies_top(
+        &self,
+        f: &Filters,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+        s: &AnomalySettings,
+        keep: &(dyn Fn(&str, &str, &str) -> bool + Sync),
+        limit: usize,
+    ) -> Result<(usize, Vec<Anomaly>), Error> {
         let first = first.max(last - chrono::Duration::days(i64::from(ANOMALY_MAX_DAYS) - 1));
         let start = first - chrono::Duration::days(i64::from(s.baseline_days));
         // Per segment dimension (none = all): daily interactions with text,
@@ -1071,23 +1163,19 @@ impl Store {
             }
         }
         let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
-        let mut out = Vec::new();
-        for (segment, data) in &segments {
-            out.extend(detect(
-                segment.as_ref(),
-                data,
-                &days,
-                Some(chrono::Utc::now().date_naive()),
-                s,
-            ));
+        let today = Some(chrono::Utc::now().date_naive());
+        let mut found: Vec<Found> = segments
+            .iter()
+            .flat_map(|(segment, data)| found_in(segment.as_ref(), data, &days, today, s))
+            .filter(|a| keep(a.kind, a.label, a.measure()))
+            .collect();
+        let total = found.len();
+        if limit < total {
+            found.select_nth_unstable_by(limit, Found::order);
+            found.truncate(limit);
         }
-        out.sort_by(|a, b| {
-            b.z.abs()
-                .total_cmp(&a.z.abs())
-                .then(b.day.cmp(&a.day))
-                .then(a.id.cmp(&b.id))
-        });
-        Ok(out)
+        found.sort_by(Found::order);
+        Ok((total, found.iter().map(Found::anomaly).collect()))
     }
 
     /// Ids of the anomalies already sent to `webhook`.
