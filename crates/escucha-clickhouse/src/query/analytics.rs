@@ -587,28 +587,6 @@ struct DetailRow {
     last_emotions: Vec<String>,
 }
 
-#[derive(Row, Deserialize)]
-struct DetailTurnRow {
-    turn_index: u32,
-    speaker: String,
-    at: Option<u32>,
-    language: String,
-    text: String,
-    version: u64,
-}
-
-#[derive(Row, Deserialize)]
-struct DetailLabelRow {
-    turn_index: u32,
-    label_kind: String,
-    label: String,
-    confidence: f32,
-    evidence_start: Vec<u32>,
-    evidence_end: Vec<u32>,
-    engine: String,
-    version: u64,
-}
-
 /// Whether a conversation recovered: `None` unless it is a transcript whose
 /// first emotional state is negative.
 pub fn recovered(kind: &str, first: &[String], last: &[String]) -> Option<bool> {
@@ -667,29 +645,27 @@ impl Store {
         };
         let turns = self
             .client()
-            .query(
-                "SELECT turn_index, speaker, if(isNull(at), NULL, toUInt32(assumeNotNull(at))) AS at, \
-                 language, text, version FROM turns WHERE pipeline = ? AND interaction_id = ? \
-                 AND occurred_at = toDateTime(?)",
-            )
+            .query(&format!(
+                "SELECT {TURN_COLUMNS} FROM turns WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?)"
+            ))
             .bind(pipeline)
             .bind(id)
             .bind(r.occurred_at)
-            .fetch_all::<DetailTurnRow>()
+            .fetch_all::<TurnRow>()
             .await?;
         // Replayed rows: each turn's and label's newest version, as FINAL keeps.
         let turns = newest(turns, |t| t.turn_index, |t| t.version);
         let labels = self
             .client()
-            .query(
-                "SELECT turn_index, label_kind, label, confidence, evidence_start, evidence_end, engine, \
-                 version FROM labels WHERE pipeline = ? AND interaction_id = ? \
-                 AND occurred_at = toDateTime(?)",
-            )
+            .query(&format!(
+                "SELECT {LABEL_COLUMNS} FROM labels WHERE pipeline = ? AND interaction_id = ? \
+                 AND occurred_at = toDateTime(?)"
+            ))
             .bind(pipeline)
             .bind(id)
             .bind(r.occurred_at)
-            .fetch_all::<DetailLabelRow>()
+            .fetch_all::<LabelRow>()
             .await?;
         let mut labels = newest(
             labels,
@@ -702,7 +678,7 @@ impl Store {
                 .then(b.confidence.total_cmp(&a.confidence))
                 .then(a.label.cmp(&b.label))
         });
-        let served = |l: &DetailLabelRow| TurnLabel {
+        let served = |l: &LabelRow| TurnLabel {
             kind: l.label_kind.clone(),
             label: l.label.clone(),
             confidence: l.confidence,
@@ -717,7 +693,7 @@ impl Store {
         let turns = turns
             .into_iter()
             .map(|t| {
-                let mine: Vec<&DetailLabelRow> = labels
+                let mine: Vec<&LabelRow> = labels
                     .iter()
                     .filter(|l| l.turn_index == t.turn_index)
                     .collect();
