@@ -40,11 +40,27 @@ pub(crate) enum Arg {
     Time(i64),
 }
 
+/// ` AND …` for `occurred_at` in `[from, to)` (Unix seconds), with the
+/// bounds on `toDate(occurred_at)` they imply (see [`day_bounds`]).
+pub(crate) fn time_range(sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
+    if let Some(from) = from {
+        sql.push(" AND occurred_at >= toDateTime(")
+            .arg(Arg::Time(from))
+            .push(")");
+    }
+    if let Some(to) = to {
+        sql.push(" AND occurred_at < toDateTime(")
+            .arg(Arg::Time(to))
+            .push(")");
+    }
+    day_bounds(sql, from, to);
+}
+
 /// ` AND …` bounds on `toDate(occurred_at)` implied by `occurred_at` in
 /// `[from, to)` (Unix seconds). The tables' sort keys hold that expression,
 /// and ClickHouse 18 uses a sort key only for conditions on the expression
 /// itself: without these, a range of hours reads its whole month.
-pub(crate) fn day_bounds(sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
+fn day_bounds(sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
     if let Some(from) = from {
         sql.push(" AND toDate(occurred_at) >= toDate(toDateTime(")
             .arg(Arg::Time(from))
@@ -168,17 +184,7 @@ impl Filters {
 
     /// ` AND ...` conditions for the `interactions` table.
     fn conditions(&self, sql: &mut Sql) {
-        if let Some(from) = self.from {
-            sql.push(" AND occurred_at >= toDateTime(")
-                .arg(Arg::Time(from.timestamp()))
-                .push(")");
-        }
-        if let Some(to) = self.to {
-            sql.push(" AND occurred_at < toDateTime(")
-                .arg(Arg::Time(to.timestamp()))
-                .push(")");
-        }
-        day_bounds(
+        time_range(
             sql,
             self.from.map(|t| t.timestamp()),
             self.to.map(|t| t.timestamp()),
@@ -1009,12 +1015,10 @@ impl Store {
             }
             sql.push(" WHERE 1");
             f.conditions(sql);
-            if let Some(since) = since {
-                sql.push(" AND occurred_at >= toDateTime(")
-                    .arg(Arg::Time(since))
-                    .push(")");
-            }
-            day_bounds(sql, since, after.map(|c| c.occurred_at + 1));
+            time_range(sql, since, None);
+            // The cursor's own condition below bounds the time; this is the
+            // day bound it implies.
+            day_bounds(sql, None, after.map(|c| c.occurred_at + 1));
             if let Some(c) = after {
                 let t = Arg::Time(c.occurred_at);
                 sql.push(" AND (occurred_at < toDateTime(")
@@ -1108,12 +1112,8 @@ impl Store {
             "SELECT {LIST_COLUMNS} FROM interactions PREWHERE interaction_id IN "
         ));
         in_list(&mut sql, &span.ids);
-        sql.push(" WHERE occurred_at >= toDateTime(")
-            .arg(Arg::Time(first))
-            .push(") AND occurred_at < toDateTime(")
-            .arg(Arg::Time(last))
-            .push(")");
-        day_bounds(&mut sql, Some(first), Some(last));
+        sql.push(" WHERE 1");
+        time_range(&mut sql, Some(first), Some(last));
         sql.push(" AND pipeline IN ");
         in_list(&mut sql, &span.pipelines);
         let rows = sql.query(self).fetch_all::<ListRow>().await?;
@@ -1147,16 +1147,11 @@ impl Store {
         // The page's time bounds (both tables are partitioned by month of
         // occurred_at, which they share with their interaction), so neither
         // lookup scans the whole table; the labels' sort key also holds the
-        // day (see `day_bounds`); the ids as
-        // PREWHERE so that only the rows of the page are read whole;
-        // duplicates of replayed rows are dropped here rather than by FINAL.
-        let bounds = |sql: &mut Sql| {
-            sql.push(" AND occurred_at >= toDateTime(")
-                .arg(Arg::Time(i64::from(span.first)))
-                .push(") AND occurred_at <= toDateTime(")
-                .arg(Arg::Time(i64::from(span.last)))
-                .push(")");
-        };
+        // day (see `time_range`; the turns' does not, so they take the plain
+        // bounds); the ids as PREWHERE so that only the rows of the page are
+        // read whole; duplicates of replayed rows are dropped here rather
+        // than by FINAL.
+        let (first, end) = (i64::from(span.first), i64::from(span.last) + 1);
         // Turns and labels in two statements at once: on ClickHouse 18.16
         // one `UNION ALL` of both, each row padded with the other table's
         // columns, costs more than two statements of their own columns.
@@ -1167,19 +1162,19 @@ impl Store {
         in_list(&mut turns_sql, &span.ids);
         turns_sql.push(" WHERE pipeline IN ");
         in_list(&mut turns_sql, &span.pipelines);
-        bounds(&mut turns_sql);
+        turns_sql
+            .push(" AND occurred_at >= toDateTime(")
+            .arg(Arg::Time(first))
+            .push(") AND occurred_at < toDateTime(")
+            .arg(Arg::Time(end))
+            .push(")");
         let mut labels_sql = Sql::default();
         labels_sql.small().push(&format!(
             "SELECT {LABEL_COLUMNS} FROM labels PREWHERE interaction_id IN "
         ));
         in_list(&mut labels_sql, &span.ids);
         labels_sql.push(" WHERE 1");
-        bounds(&mut labels_sql);
-        day_bounds(
-            &mut labels_sql,
-            Some(i64::from(span.first)),
-            Some(i64::from(span.last) + 1),
-        );
+        time_range(&mut labels_sql, Some(first), Some(end));
         let (turns, labels) = tokio::try_join!(
             turns_sql.query(self).fetch_all::<TurnRow>(),
             labels_sql.query(self).fetch_all::<LabelRow>(),

@@ -31,6 +31,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// ` AND …` for the interactions of the whole days `[lo, hi)`.
+fn days_range(lo: NaiveDate, hi: NaiveDate) -> String {
+    let mut sql = crate::query::Sql::default();
+    crate::query::time_range(&mut sql, Some(day_start(lo)), Some(day_start(hi)));
+    sql.inline()
+}
+
 /// The longest repeat-contact window, in days (the API's maximum).
 pub const REPEAT_MAX_DAYS: u32 = 90;
 
@@ -386,14 +393,7 @@ impl Store {
             "SELECT toString(toDate(occurred_at, 'UTC')) AS day, max(version) AS v FROM interactions",
         );
         if let Some((lo, hi)) = range {
-            sql.push_str(&format!(
-                " WHERE occurred_at >= toDateTime({lo}) AND occurred_at < toDateTime({hi}) \
-                 AND toDate(occurred_at) >= toDate(toDateTime({lo})) \
-                 AND toDate(occurred_at) <= toDate(toDateTime({}))",
-                day_start(hi) - 1,
-                lo = day_start(lo),
-                hi = day_start(hi),
-            ));
+            sql.push_str(&format!(" WHERE 1{}", days_range(lo, hi)));
         }
         sql.push_str(" GROUP BY day");
         let rows = self.client().query(&sql).fetch_all::<DayVersion>().await?;
@@ -459,11 +459,8 @@ impl Store {
         let version = self.rollup.next_version();
         let listed: Vec<String> = days.iter().map(|d| format!("toDate('{d}')")).collect();
         let base = format!(
-            "SELECT {RAW_COLUMNS} FROM interactions FINAL \
-             WHERE occurred_at >= toDateTime({lo}) AND occurred_at < toDateTime({hi}) \
-             AND toDate(occurred_at) >= toDate(toDateTime({lo})) \
-             AND toDate(occurred_at) <= toDate(toDateTime({}))",
-            hi - 1
+            "SELECT {RAW_COLUMNS} FROM interactions FINAL WHERE 1{}",
+            days_range(*first, next)
         );
         let mut gaps = crate::query::Sql::default();
         repeat_gaps(&mut gaps, Some(lo), Some(hi));

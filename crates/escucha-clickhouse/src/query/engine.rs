@@ -467,31 +467,14 @@ pub(crate) fn repeat_gaps(sql: &mut Sql, lo: Option<i64>, hi: Option<i64>) {
          groupArray(related_id) AS rels \
          FROM interactions FINAL WHERE kind != 'survey' AND customer_key != ''"
     ));
-    if let Some(lo) = lo {
-        sql.push(" AND occurred_at >= toDateTime(")
-            .arg(Arg::Time(lo - max))
-            .push(")");
-    }
-    if let Some(hi) = hi {
-        sql.push(" AND occurred_at < toDateTime(")
-            .arg(Arg::Time(hi))
-            .push(")");
-    }
-    day_bounds(sql, lo.map(|lo| lo - max), hi);
+    time_range(sql, lo.map(|lo| lo - max), hi);
     if let Some(lo) = lo {
         // Only the customers with a contact in the range.
         sql.push(
             " AND customer_key GLOBAL IN (SELECT customer_key FROM interactions \
-             WHERE kind != 'survey' AND customer_key != '' AND occurred_at >= toDateTime(",
-        )
-        .arg(Arg::Time(lo))
-        .push(")");
-        if let Some(hi) = hi {
-            sql.push(" AND occurred_at < toDateTime(")
-                .arg(Arg::Time(hi))
-                .push(")");
-        }
-        day_bounds(sql, Some(lo), hi);
+             WHERE kind != 'survey' AND customer_key != ''",
+        );
+        time_range(sql, Some(lo), hi);
         sql.push(")");
     }
     sql.push(&format!(
@@ -518,12 +501,7 @@ fn raw_rows(sql: &mut Sql, f: &Filters, days: Option<&[NaiveDate]>, repeats: boo
     if let Some(days) = days {
         if let (Some(first), Some(last)) = (days.first(), days.last()) {
             let (lo, hi) = (day_start(*first), day_start(*last) + 86_400);
-            base.push(" AND occurred_at >= toDateTime(")
-                .arg(Arg::Time(lo))
-                .push(") AND occurred_at < toDateTime(")
-                .arg(Arg::Time(hi))
-                .push(")");
-            day_bounds(&mut base, Some(lo), Some(hi));
+            time_range(&mut base, Some(lo), Some(hi));
             bounds = (
                 Some(bounds.0.map_or(lo, |b| b.max(lo))),
                 Some(bounds.1.map_or(hi, |b| b.min(hi))),
