@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Filters shared by every aggregate and list query. Values are already
 /// validated by the caller; empty lists mean "any".
@@ -1132,6 +1133,52 @@ impl Store {
 
     /// The page's items with their redacted turns and labels.
     async fn with_turns(&self, rows: Vec<ListRow>, next: Option<Cursor>) -> Result<Page, Error> {
+        let mut turns: Vec<Option<Arc<Vec<ServedTurn>>>> =
+            rows.iter().map(|r| self.kept_turns.get(r)).collect();
+        let missing: Vec<&ListRow> = rows
+            .iter()
+            .zip(&turns)
+            .filter_map(|(r, t)| t.is_none().then_some(r))
+            .collect();
+        if !missing.is_empty() {
+            let mut read = self.read_turns(&missing).await?.into_iter();
+            for slot in turns.iter_mut().filter(|t| t.is_none()) {
+                *slot = read.next();
+            }
+        }
+        let items = rows
+            .into_iter()
+            .zip(turns)
+            .map(|(r, turns)| ServedInteraction {
+                id: r.interaction_id,
+                pipeline: r.pipeline,
+                kind: r.kind,
+                channel: r.channel,
+                occurred_at: ts(r.occurred_at),
+                language: r.language,
+                queue: r.queue,
+                team: r.team,
+                agent: r.agent,
+                product: r.product,
+                nps: r.nps,
+                csat: r.csat,
+                ces: r.ces,
+                wait_seconds: r.wait_seconds,
+                transfers: r.transfers,
+                resolved: r.resolved.map(|v| v != 0),
+                agent_empathy: r.agent_empathy.map(|e| (e * 100.0).round() / 100.0),
+                emotions: r.emotions,
+                themes: r.themes,
+                turns: turns.map(|t| t.as_ref().clone()).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+
+    /// The redacted turns, with their labels, of each row (in the rows'
+    /// order), read from `turns` and `labels`; each row's are kept for the
+    /// next pages that show the same version (see [`KeptTurns`]).
+    async fn read_turns(&self, rows: &[&ListRow]) -> Result<Vec<Arc<Vec<ServedTurn>>>, Error> {
         let Some(span) = PageSpan::of(rows.iter().map(|r| {
             (
                 r.occurred_at,
@@ -1139,16 +1186,13 @@ impl Store {
                 r.interaction_id.as_str(),
             )
         })) else {
-            return Ok(Page {
-                items: vec![],
-                next,
-            });
+            return Ok(Vec::new());
         };
-        // The page's time bounds (both tables are partitioned by month of
+        // The rows' time bounds (both tables are partitioned by month of
         // occurred_at, which they share with their interaction), so neither
         // lookup scans the whole table; the labels' sort key also holds the
         // day (see `time_range`; the turns' does not, so they take the plain
-        // bounds); the ids as PREWHERE so that only the rows of the page are
+        // bounds); the ids as PREWHERE so that only the rows asked for are
         // read whole; duplicates of replayed rows are dropped here rather
         // than by FINAL.
         let (first, end) = (i64::from(span.first), i64::from(span.last) + 1);
@@ -1202,72 +1246,143 @@ impl Store {
                 .total_cmp(&a.confidence)
                 .then(a.label.cmp(&b.label))
         });
-        let items = rows
-            .into_iter()
+        let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+        Ok(rows
+            .iter()
             .map(|r| {
-                let key = (r.pipeline.as_str(), r.interaction_id.as_str());
-                let turns = turns
+                let mine = |pipeline: &str, id: &str| {
+                    (pipeline, id) == (r.pipeline.as_str(), r.interaction_id.as_str())
+                };
+                let labels: Vec<&LabelRow> = labels
                     .iter()
-                    .filter(|t| (t.pipeline.as_str(), t.interaction_id.as_str()) == key)
-                    .map(|t| {
-                        let served = |kind: &str| {
-                            labels
-                                .iter()
-                                .filter(|l| {
-                                    (l.pipeline.as_str(), l.interaction_id.as_str()) == key
-                                        && l.turn_index == t.turn_index
-                                        && l.label_kind == kind
-                                })
-                                .map(|l| ServedLabel {
-                                    label: l.label.clone(),
-                                    confidence: l.confidence,
-                                    evidence: l
-                                        .evidence_start
-                                        .iter()
-                                        .zip(&l.evidence_end)
-                                        .map(|(s, e)| [*s, *e])
-                                        .collect(),
-                                    engine: l.engine.clone(),
-                                })
-                                .collect()
-                        };
-                        ServedTurn {
-                            index: t.turn_index,
-                            speaker: t.speaker.clone(),
-                            at: t.at.map(ts),
-                            language: t.language.clone(),
-                            text: t.text.clone(),
-                            emotions: served("emotion"),
-                            themes: served("theme"),
-                            empathy: served("empathy"),
-                        }
-                    })
+                    .filter(|l| mine(&l.pipeline, &l.interaction_id))
                     .collect();
-                ServedInteraction {
-                    id: r.interaction_id,
-                    pipeline: r.pipeline,
-                    kind: r.kind,
-                    channel: r.channel,
-                    occurred_at: ts(r.occurred_at),
-                    language: r.language,
-                    queue: r.queue,
-                    team: r.team,
-                    agent: r.agent,
-                    product: r.product,
-                    nps: r.nps,
-                    csat: r.csat,
-                    ces: r.ces,
-                    wait_seconds: r.wait_seconds,
-                    transfers: r.transfers,
-                    resolved: r.resolved.map(|v| v != 0),
-                    agent_empathy: r.agent_empathy.map(|e| (e * 100.0).round() / 100.0),
-                    emotions: r.emotions,
-                    themes: r.themes,
-                    turns,
+                let turns: Vec<&TurnRow> = turns
+                    .iter()
+                    .filter(|t| mine(&t.pipeline, &t.interaction_id))
+                    .collect();
+                // Only what the row's own write stored is kept: a newer
+                // version being written, or an older one's leftovers, are
+                // served but read again next time.
+                let whole = turns.iter().all(|t| t.version == r.version)
+                    && labels.iter().all(|l| l.version == r.version);
+                let served: Arc<Vec<ServedTurn>> = Arc::new(
+                    turns
+                        .iter()
+                        .map(|t| {
+                            let served = |kind: &str| {
+                                labels
+                                    .iter()
+                                    .filter(|l| {
+                                        l.turn_index == t.turn_index && l.label_kind == kind
+                                    })
+                                    .map(|l| ServedLabel {
+                                        label: l.label.clone(),
+                                        confidence: l.confidence,
+                                        evidence: l
+                                            .evidence_start
+                                            .iter()
+                                            .zip(&l.evidence_end)
+                                            .map(|(s, e)| [*s, *e])
+                                            .collect(),
+                                        engine: l.engine.clone(),
+                                    })
+                                    .collect()
+                            };
+                            ServedTurn {
+                                index: t.turn_index,
+                                speaker: t.speaker.clone(),
+                                at: t.at.map(ts),
+                                language: t.language.clone(),
+                                text: t.text.clone(),
+                                emotions: served("emotion"),
+                                themes: served("theme"),
+                                empathy: served("empathy"),
+                            }
+                        })
+                        .collect(),
+                );
+                if whole {
+                    self.kept_turns.keep(r, served.clone(), now_ms);
                 }
+                served
             })
-            .collect();
-        Ok(Page { items, next })
+            .collect())
+    }
+}
+
+/// The drill-down's redacted turns and labels of interactions it served,
+/// by `(pipeline, interaction_id, UTC day, version)`, at most a number of
+/// bytes (least recently used go first).
+///
+/// Every write of an interaction stores its turns and labels with the
+/// interaction's version, before the interaction row itself, so the turns
+/// and labels read for a version never change: a replay or a rewrite is a
+/// new version, read afresh. In cluster mode the distributed tables forward
+/// each table's rows on their own, so a version is kept only once it is
+/// ten minutes old.
+#[derive(Clone)]
+pub(crate) struct KeptTurns {
+    cache: Option<moka::sync::Cache<TurnsKey, Arc<Vec<ServedTurn>>>>,
+    settle_ms: u64,
+}
+
+/// `(pipeline, interaction_id, UTC day, version)`.
+type TurnsKey = (String, String, u32, u64);
+
+impl KeptTurns {
+    pub(crate) fn new(bytes: u64, cluster: bool) -> KeptTurns {
+        let cache = (bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|k: &TurnsKey, v: &Arc<Vec<ServedTurn>>| {
+                    let labels = |l: &[ServedLabel]| {
+                        l.iter()
+                            .map(|l| 48 + l.label.len() + l.engine.len() + 8 * l.evidence.len())
+                            .sum::<usize>()
+                    };
+                    let turns: usize = v
+                        .iter()
+                        .map(|t| {
+                            96 + t.speaker.len()
+                                + t.language.len()
+                                + t.text.len()
+                                + labels(&t.emotions)
+                                + labels(&t.themes)
+                                + labels(&t.empathy)
+                        })
+                        .sum();
+                    u32::try_from(64 + k.0.len() + k.1.len() + turns).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        KeptTurns {
+            cache,
+            settle_ms: if cluster { 600_000 } else { 0 },
+        }
+    }
+
+    fn key(r: &ListRow) -> TurnsKey {
+        (
+            r.pipeline.clone(),
+            r.interaction_id.clone(),
+            r.occurred_at / 86_400,
+            r.version,
+        )
+    }
+
+    fn get(&self, r: &ListRow) -> Option<Arc<Vec<ServedTurn>>> {
+        self.cache.as_ref()?.get(&Self::key(r))
+    }
+
+    /// Keeps the turns read for `r` (`now_ms`: the time of the read).
+    fn keep(&self, r: &ListRow, turns: Arc<Vec<ServedTurn>>, now_ms: u64) {
+        if let Some(cache) = &self.cache {
+            // The version is the write's time in milliseconds.
+            if now_ms.saturating_sub(r.version) >= self.settle_ms {
+                cache.insert(Self::key(r), turns);
+            }
+        }
     }
 }
 

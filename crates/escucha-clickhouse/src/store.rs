@@ -25,10 +25,18 @@ pub struct ClickHouseConfig {
     /// Attempts for a batch insert before giving up (the ingester then retries the batch).
     #[serde(default = "default_attempts")]
     pub insert_attempts: u32,
+    /// Memory for the drill-down's redacted turns and labels, kept per
+    /// stored version of an interaction (0: none kept).
+    #[serde(default = "default_turns_cache_mb")]
+    pub turns_cache_mb: u64,
 }
 
 fn default_attempts() -> u32 {
     5
+}
+
+fn default_turns_cache_mb() -> u64 {
+    32
 }
 
 impl Default for ClickHouseConfig {
@@ -40,6 +48,7 @@ impl Default for ClickHouseConfig {
             password: None,
             cluster: None,
             insert_attempts: default_attempts(),
+            turns_cache_mb: default_turns_cache_mb(),
         }
     }
 }
@@ -57,6 +66,8 @@ pub struct Store {
     pub(crate) settled_days: Arc<
         std::sync::Mutex<std::collections::HashMap<String, Arc<crate::query::engine::SettledRows>>>,
     >,
+    /// The drill-down's turns of recently served interactions.
+    pub(crate) kept_turns: crate::query::KeptTurns,
 }
 
 #[derive(Row, Deserialize)]
@@ -92,6 +103,8 @@ impl Store {
         let client = base
             .with_database(&config.database)
             .with_validation(supports_validation(&server_version));
+        let kept_turns =
+            crate::query::KeptTurns::new(config.turns_cache_mb << 20, config.cluster.is_some());
         Ok(Store {
             client,
             config,
@@ -99,6 +112,7 @@ impl Store {
             rollup: Arc::default(),
             drill_windows: Arc::default(),
             settled_days: Arc::default(),
+            kept_turns,
         })
     }
 

@@ -558,6 +558,163 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
         .unwrap();
 }
 
+/// The first turn's text and emotions of interaction `x` in the drill-down.
+async fn first_turn(store: &Store) -> (String, Vec<String>) {
+    let page = store
+        .interactions(&Filters::default(), None, 10)
+        .await
+        .unwrap();
+    let x = page.items.iter().find(|i| i.id == "x").unwrap();
+    let t = &x.turns[0];
+    (
+        t.text.clone(),
+        t.emotions.iter().map(|l| l.label.clone()).collect(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn drill_down_turns_follow_every_new_version() {
+    let store = fresh_store("kept_turns").await;
+    // The same database read without kept turns: every answer must match.
+    let uncached = Store::connect(ClickHouseConfig {
+        turns_cache_mb: 0,
+        ..store.config().clone()
+    })
+    .await
+    .unwrap();
+    let version_of = |text: &str, emotion: &str| {
+        let mut r = record("x", day(12), Some(3), &[emotion], &[]);
+        r.interaction.turns[0].text = text.into();
+        r
+    };
+    let write = |text: &str, emotion: &str, version: u64| {
+        let mut rows = Rows::default();
+        rows.push(&version_of(text, emotion), Utc::now(), version);
+        rows
+    };
+    let both = |store: &Store, uncached: &Store| {
+        let (a, b) = (store.clone(), uncached.clone());
+        async move {
+            let kept = first_turn(&a).await;
+            assert_eq!(
+                kept,
+                first_turn(&b).await,
+                "kept turns answer as the tables"
+            );
+            kept
+        }
+    };
+    let mut others = Rows::default();
+    for id in ["y", "z"] {
+        others.push(&record(id, day(11), None, &["relief"], &[]), Utc::now(), 1);
+    }
+    store.write(&others).await.unwrap();
+
+    store
+        .write(&write("Primera", "frustration", 1))
+        .await
+        .unwrap();
+    let first = both(&store, &uncached).await;
+    assert_eq!(first, ("Primera".into(), vec!["frustration".into()]));
+    // Read again (kept now), then a replay with another text: a new version.
+    // (A replay's labels replace those with the same key; one the replay
+    // lacks stays, as in any read of the tables.)
+    assert_eq!(both(&store, &uncached).await, first);
+    store
+        .write(&write("Segunda", "frustration", 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        both(&store, &uncached).await,
+        ("Segunda".into(), vec!["frustration".into()])
+    );
+
+    // A write in progress: the turns and labels of version 3 are stored,
+    // its interaction row not yet. The tables read afresh serve them with
+    // version 2's row (as FINAL would); what was kept for version 2 is
+    // version 2's own. Turns read while newer ones are stored are not kept:
+    // a store that had not kept version 2 serves version 4's turns once they
+    // land, not version 3's.
+    let fresh = Store::connect(store.config().clone()).await.unwrap();
+    let children = |rows: Rows| {
+        let client = store.client().clone();
+        async move {
+            let mut insert = client
+                .insert::<escucha_clickhouse::rows::TurnRow>("turns")
+                .await
+                .unwrap();
+            for t in &rows.turns {
+                insert.write(t).await.unwrap();
+            }
+            insert.end().await.unwrap();
+            let mut insert = client
+                .insert::<escucha_clickhouse::rows::LabelRow>("labels")
+                .await
+                .unwrap();
+            for l in &rows.labels {
+                insert.write(l).await.unwrap();
+            }
+            insert.end().await.unwrap();
+        }
+    };
+    children(write("Tercera", "frustration", 3)).await;
+    let tercera = ("Tercera".to_string(), vec!["frustration".to_string()]);
+    assert_eq!(first_turn(&uncached).await, tercera);
+    assert_eq!(first_turn(&fresh).await, tercera);
+    assert_eq!(first_turn(&store).await.0, "Segunda");
+    children(write("Cuarta", "frustration", 4)).await;
+    assert_eq!(both(&fresh, &uncached).await.0, "Cuarta");
+    assert_eq!(first_turn(&store).await.0, "Segunda");
+    store
+        .write(&write("Cuarta", "frustration", 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        both(&store, &uncached).await,
+        ("Cuarta".into(), vec!["frustration".into()])
+    );
+
+    // Kept turns are what is served: a version's turns are never stored
+    // again with other content, but if they were, the kept ones would show.
+    let changed = write("Quinta", "frustration", 4);
+    children(changed).await;
+    // (Merged, so that the tables hold only the last row written.)
+    store
+        .client()
+        .query("OPTIMIZE TABLE turns FINAL")
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(
+        first_turn(&store).await,
+        ("Cuarta".into(), vec!["frustration".into()])
+    );
+    assert_eq!(
+        first_turn(&uncached).await,
+        ("Quinta".into(), vec!["frustration".into()])
+    );
+    // The other interactions of the page came through unchanged.
+    let page = store
+        .interactions(&Filters::default(), None, 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, vec!["x", "z", "y"]);
+    assert!(page.items[1..]
+        .iter()
+        .all(|i| i.turns[0].emotions[0].label == "relief"));
+
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs ClickHouse: run scripts/test.sh"]
 async fn instances_starting_together_both_migrate() {

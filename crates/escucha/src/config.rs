@@ -318,6 +318,9 @@ pub struct ClickHouseSection {
     /// Cluster name: DDL runs `ON CLUSTER` and creates replicated + distributed tables.
     pub cluster: Option<String>,
     pub insert_attempts: u32,
+    /// Memory in MiB for the drill-down's turns and labels of recently
+    /// served interactions (0: read every time).
+    pub turns_cache_mb: u64,
 }
 
 impl Default for ClickHouseSection {
@@ -330,6 +333,7 @@ impl Default for ClickHouseSection {
             password_env: "ESCUCHA_CLICKHOUSE_PASSWORD".into(),
             cluster: None,
             insert_attempts: d.insert_attempts,
+            turns_cache_mb: d.turns_cache_mb,
         }
     }
 }
@@ -500,6 +504,11 @@ impl Config {
         if let Some(v) = env("ESCUCHA_CLICKHOUSE_USER") {
             config.clickhouse.user = v;
         }
+        if let Some(v) = env("ESCUCHA_CLICKHOUSE_TURNS_CACHE_MB") {
+            config.clickhouse.turns_cache_mb = v.parse().map_err(|_| {
+                anyhow::anyhow!("ESCUCHA_CLICKHOUSE_TURNS_CACHE_MB: `{v}` is not a number of MiB")
+            })?;
+        }
         if let Some(v) = env("ESCUCHA_API_BIND") {
             config.api.bind = v;
         }
@@ -578,6 +587,7 @@ impl Config {
                 .filter(|p| !p.is_empty()),
             cluster: self.clickhouse.cluster.clone(),
             insert_attempts: self.clickhouse.insert_attempts,
+            turns_cache_mb: self.clickhouse.turns_cache_mb,
         }
     }
 
