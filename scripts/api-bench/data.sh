@@ -8,7 +8,7 @@
 #
 # Runs on ClickHouse 18.16 and current releases: no window functions, every
 # random draw is cityHash64(n, k) of the interaction number n (reproducible,
-# independent per k), lambdas only see their own arguments.
+# independent per k).
 #
 # Distributions (close to the demo generator's, see the README of the report):
 #   365 days ending NOW, uniform; 55 % surveys (pipelines surveys 73 % /
@@ -131,13 +131,19 @@ SQL
     done
 }
 
-# One customer turn per interaction with text.
+# One customer turn per interaction with text, carrying the labels that
+# labels_sql writes for it.
 turns_sql() {
     local db="$1"
     cat <<SQL
 INSERT INTO ${db}.turns (interaction_id, pipeline, occurred_at, turn_index, speaker, at, language, text,
-    emotions, themes, version)
-SELECT interaction_id, pipeline, occurred_at, toUInt32(0), 'customer', NULL, language, text, emotions, themes, version
+    emotions, themes, version, labelled, label_kinds, label_names, label_confidences,
+    label_evidence_starts, label_evidence_ends, label_engines)
+SELECT interaction_id, pipeline, occurred_at, toUInt32(0), 'customer', NULL, language, text, emotions, themes,
+    version, toUInt8(1), arrayConcat(arrayMap(l -> 'emotion', emotions), arrayMap(l -> 'theme', themes)),
+    arrayConcat(emotions, themes) AS names,
+    arrayMap(l -> toFloat32(0.5 + (cityHash64(interaction_id, l) % 50) / 100), names),
+    arrayMap(l -> [toUInt32(0)], names), arrayMap(l -> [toUInt32(12)], names), arrayMap(l -> engine, names)
 FROM ${db}.interactions WHERE has_text = 1;
 SQL
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Filters shared by every aggregate and list query. Values are already
@@ -809,11 +810,44 @@ pub(crate) struct TurnRow {
     pub(crate) language: String,
     pub(crate) text: String,
     pub(crate) version: u64,
+    /// 1: the turn's labels are in the arrays below (turns stored before
+    /// they were have their labels only in `labels`).
+    pub(crate) labelled: u8,
+    pub(crate) label_kinds: Vec<String>,
+    pub(crate) label_names: Vec<String>,
+    pub(crate) label_confidences: Vec<f32>,
+    pub(crate) label_evidence_starts: Vec<Vec<u32>>,
+    pub(crate) label_evidence_ends: Vec<Vec<u32>>,
+    pub(crate) label_engines: Vec<String>,
 }
 
 /// The columns of [`TurnRow`] in `turns`.
 pub(crate) const TURN_COLUMNS: &str =
-    "pipeline, interaction_id, turn_index, speaker, at, language, text, version";
+    "pipeline, interaction_id, turn_index, speaker, at, language, text, version, labelled, \
+     label_kinds, label_names, label_confidences, label_evidence_starts, label_evidence_ends, \
+     label_engines";
+
+impl TurnRow {
+    /// The labels stored with the turn, as rows of `labels`.
+    fn labels(&self) -> impl Iterator<Item = LabelRow> + '_ {
+        (0..self.label_names.len()).map(|i| LabelRow {
+            pipeline: self.pipeline.clone(),
+            interaction_id: self.interaction_id.clone(),
+            turn_index: self.turn_index,
+            label_kind: self.label_kinds.get(i).cloned().unwrap_or_default(),
+            label: self.label_names[i].clone(),
+            confidence: self.label_confidences.get(i).copied().unwrap_or_default(),
+            evidence_start: self
+                .label_evidence_starts
+                .get(i)
+                .cloned()
+                .unwrap_or_default(),
+            evidence_end: self.label_evidence_ends.get(i).cloned().unwrap_or_default(),
+            engine: self.label_engines.get(i).cloned().unwrap_or_default(),
+            version: self.version,
+        })
+    }
+}
 
 /// A stored label of a turn.
 #[derive(Row, Deserialize)]
@@ -1219,15 +1253,48 @@ impl Store {
         in_list(&mut labels_sql, &span.ids);
         labels_sql.push(" WHERE 1");
         time_range(&mut labels_sql, Some(first), Some(end));
-        let (turns, labels) = tokio::try_join!(
-            turns_sql.query(self).fetch_all::<TurnRow>(),
-            labels_sql.query(self).fetch_all::<LabelRow>(),
-        )?;
+        // Turns carry their labels since migration 5; `labels` is read too
+        // while the last turns read held some stored before (at the same
+        // time), or when these do (after them).
+        let apart = self.turn_labels_apart.load(Ordering::Relaxed);
+        let (turns, mut stored_apart) = if apart {
+            tokio::try_join!(
+                turns_sql.query(self).fetch_all::<TurnRow>(),
+                labels_sql.query(self).fetch_all::<LabelRow>(),
+            )?
+        } else {
+            (
+                turns_sql.query(self).fetch_all::<TurnRow>().await?,
+                Vec::new(),
+            )
+        };
         let turns = newest(
             turns,
             |t| (t.pipeline.clone(), t.interaction_id.clone(), t.turn_index),
             |t| t.version,
         );
+        let unlabelled: BTreeSet<(&str, &str, u32)> = turns
+            .iter()
+            .filter(|t| t.labelled == 0)
+            .map(|t| (t.pipeline.as_str(), t.interaction_id.as_str(), t.turn_index))
+            .collect();
+        self.turn_labels_apart
+            .store(!unlabelled.is_empty(), Ordering::Relaxed);
+        if !unlabelled.is_empty() && !apart {
+            stored_apart = labels_sql.query(self).fetch_all::<LabelRow>().await?;
+        }
+        let labels: Vec<LabelRow> = stored_apart
+            .into_iter()
+            .filter(|l| {
+                unlabelled.contains(&(l.pipeline.as_str(), l.interaction_id.as_str(), l.turn_index))
+            })
+            .chain(
+                turns
+                    .iter()
+                    .filter(|t| t.labelled != 0)
+                    .flat_map(TurnRow::labels),
+            )
+            .collect();
         let mut labels = newest(
             labels,
             |l| {

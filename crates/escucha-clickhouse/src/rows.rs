@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clickhouse::Row;
-use escucha_core::{Label, Record};
+use escucha_core::{Label, Record, TurnLabels};
 use serde::{Deserialize, Serialize};
 
 /// `interactions`: one row per interaction (survey response or conversation).
@@ -64,6 +64,15 @@ pub struct TurnRow {
     pub emotions: Vec<String>,
     pub themes: Vec<String>,
     pub version: u64,
+    /// 1: the turn's labels are in the `label_*` arrays (one entry per
+    /// label, as its rows of `labels`).
+    pub labelled: u8,
+    pub label_kinds: Vec<String>,
+    pub label_names: Vec<String>,
+    pub label_confidences: Vec<f32>,
+    pub label_evidence_starts: Vec<Vec<u32>>,
+    pub label_evidence_ends: Vec<Vec<u32>>,
+    pub label_engines: Vec<String>,
 }
 
 /// `labels`: one row per label per classified turn, with confidence and evidence.
@@ -168,7 +177,7 @@ impl Rows {
                     )
                 })
                 .unwrap_or_default();
-            self.turns.push(TurnRow {
+            let mut turn_row = TurnRow {
                 interaction_id: i.id.clone(),
                 pipeline: record.pipeline.clone(),
                 occurred_at: i.occurred_at,
@@ -182,37 +191,68 @@ impl Rows {
                 emotions,
                 themes,
                 version,
-            });
+                labelled: 1,
+                label_kinds: vec![],
+                label_names: vec![],
+                label_confidences: vec![],
+                label_evidence_starts: vec![],
+                label_evidence_ends: vec![],
+                label_engines: vec![],
+            };
+            if let Some(l) = labels {
+                for (kind, label) in each_label(l) {
+                    turn_row.label_kinds.push(kind.into());
+                    turn_row.label_names.push(label.label.clone());
+                    turn_row.label_confidences.push(label.confidence);
+                    turn_row.label_evidence_starts.push(starts(label));
+                    turn_row.label_evidence_ends.push(ends(label));
+                    turn_row.label_engines.push(l.classification.engine.clone());
+                }
+            }
+            self.turns.push(turn_row);
         }
         for turn in &record.turn_labels {
-            let kinds = [
-                ("emotion", &turn.classification.emotions),
-                ("theme", &turn.classification.themes),
-                ("empathy", &turn.empathy),
-            ];
-            for (kind, labels) in kinds {
-                for label in labels {
-                    self.labels.push(LabelRow {
-                        interaction_id: i.id.clone(),
-                        pipeline: record.pipeline.clone(),
-                        occurred_at: i.occurred_at,
-                        turn_index: turn.turn as u32,
-                        label_kind: kind.into(),
-                        label: label.label.clone(),
-                        confidence: label.confidence,
-                        evidence_start: label.evidence.iter().map(|e| e.start as u32).collect(),
-                        evidence_end: label.evidence.iter().map(|e| e.end as u32).collect(),
-                        engine: turn.classification.engine.clone(),
-                        channel: i.channel.as_str().into(),
-                        queue: s(&i.ops.queue),
-                        team: s(&i.ops.team),
-                        agent: s(&i.ops.agent),
-                        product: s(&i.ops.product),
-                        language: turn.classification.language.as_str().into(),
-                        version,
-                    });
-                }
+            for (kind, label) in each_label(turn) {
+                self.labels.push(LabelRow {
+                    interaction_id: i.id.clone(),
+                    pipeline: record.pipeline.clone(),
+                    occurred_at: i.occurred_at,
+                    turn_index: turn.turn as u32,
+                    label_kind: kind.into(),
+                    label: label.label.clone(),
+                    confidence: label.confidence,
+                    evidence_start: starts(label),
+                    evidence_end: ends(label),
+                    engine: turn.classification.engine.clone(),
+                    channel: i.channel.as_str().into(),
+                    queue: s(&i.ops.queue),
+                    team: s(&i.ops.team),
+                    agent: s(&i.ops.agent),
+                    product: s(&i.ops.product),
+                    language: turn.classification.language.as_str().into(),
+                    version,
+                });
             }
         }
     }
+}
+
+/// A turn's labels with their kinds, in the order they are stored.
+fn each_label(t: &TurnLabels) -> impl Iterator<Item = (&'static str, &Label)> {
+    let kinds = [
+        ("emotion", &t.classification.emotions),
+        ("theme", &t.classification.themes),
+        ("empathy", &t.empathy),
+    ];
+    kinds
+        .into_iter()
+        .flat_map(|(kind, labels)| labels.iter().map(move |l| (kind, l)))
+}
+
+fn starts(label: &Label) -> Vec<u32> {
+    label.evidence.iter().map(|e| e.start as u32).collect()
+}
+
+fn ends(label: &Label) -> Vec<u32> {
+    label.evidence.iter().map(|e| e.end as u32).collect()
 }

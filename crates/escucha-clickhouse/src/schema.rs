@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollup",
         sql: include_str!("../migrations/0004_rollup.sql"),
     },
+    Migration {
+        version: 5,
+        name: "turn_labels",
+        sql: include_str!("../migrations/0005_turn_labels.sql"),
+    },
 ];
 
 /// Where the schema goes.
@@ -294,6 +299,18 @@ mod tests {
                 "ALTER TABLE `escucha`.`interactions` ON CLUSTER `cx` ADD COLUMN agent_empathy Nullable(Float32) AFTER resolved",
             ]
         );
+    }
+
+    #[test]
+    fn turn_labels_are_added_to_local_and_distributed_turns() {
+        let single = single().render(MIGRATIONS[4].sql);
+        assert_eq!(single.len(), 1);
+        assert!(single[0].starts_with("ALTER TABLE `escucha`.`turns`\n    ADD COLUMN labelled"));
+        let clustered = cluster().render(MIGRATIONS[4].sql);
+        assert_eq!(clustered.len(), 2);
+        assert!(clustered[0].starts_with("ALTER TABLE `escucha`.`turns_local` ON CLUSTER `cx`"));
+        assert!(clustered[1].starts_with("ALTER TABLE `escucha`.`turns` ON CLUSTER `cx`"));
+        assert!(clustered[1].ends_with("ADD COLUMN label_engines Array(String)"));
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct Store {
     >,
     /// The drill-down's turns of recently served interactions.
     pub(crate) kept_turns: crate::query::KeptTurns,
+    /// Whether the last turns read held turns stored without their labels.
+    pub(crate) turn_labels_apart: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Row, Deserialize)]
@@ -113,6 +115,7 @@ impl Store {
             drill_windows: Arc::default(),
             settled_days: Arc::default(),
             kept_turns,
+            turn_labels_apart: Arc::new(true.into()),
         })
     }
 

@@ -37,7 +37,7 @@ async fn fresh_store(name: &str) -> Store {
         .execute()
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "migrations apply once"
@@ -704,6 +704,107 @@ async fn drill_down_turns_follow_every_new_version() {
     assert!(page.items[1..]
         .iter()
         .all(|i| i.turns[0].emotions[0].label == "relief"));
+
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: run scripts/test.sh"]
+async fn turns_stored_without_their_labels_take_them_from_labels() {
+    let store = fresh_store("turn_labels").await;
+    let mut rows = Rows::default();
+    rows.push(
+        &record("new", day(12), Some(9), &["gratitude"], &[]),
+        Utc::now(),
+        1,
+    );
+    store.write(&rows).await.unwrap();
+    assert_eq!(rows.turns[0].labelled, 1);
+    assert_eq!(rows.turns[0].label_names, vec!["gratitude"]);
+    // An interaction stored before turns carried their labels.
+    let mut old = Rows::default();
+    old.push(
+        &record("old", day(11), Some(2), &["frustration"], &["long_wait"]),
+        Utc::now(),
+        1,
+    );
+    for t in &mut old.turns {
+        t.labelled = 0;
+        t.label_kinds.clear();
+        t.label_names.clear();
+        t.label_confidences.clear();
+        t.label_evidence_starts.clear();
+        t.label_evidence_ends.clear();
+        t.label_engines.clear();
+    }
+    store.write(&old).await.unwrap();
+
+    let labels = |i: &escucha_clickhouse::query::ServedInteraction| {
+        let t = &i.turns[0];
+        (
+            t.emotions
+                .iter()
+                .map(|l| (l.label.clone(), l.evidence.clone(), l.engine.clone()))
+                .collect::<Vec<_>>(),
+            t.themes.iter().map(|l| l.label.clone()).collect::<Vec<_>>(),
+        )
+    };
+    // First a page of labelled turns only (`labels` is then no longer read
+    // alongside), then one that needs `labels`.
+    let page = store
+        .interactions(&Filters::default(), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].id, "new");
+    assert_eq!(
+        labels(&page.items[0]),
+        (
+            vec![("gratitude".to_string(), vec![[0, 6]], "test".to_string())],
+            vec![]
+        )
+    );
+    let page = store
+        .interactions(&Filters::default(), page.next.as_ref(), 1)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].id, "old");
+    assert_eq!(
+        labels(&page.items[0]),
+        (
+            vec![("frustration".to_string(), vec![[0, 6]], "test".to_string())],
+            vec!["long_wait".to_string()]
+        )
+    );
+    // Both at once, from a store that reads `labels` alongside and from one
+    // that keeps nothing: the same pages.
+    let all = store
+        .interactions(&Filters::default(), None, 10)
+        .await
+        .unwrap();
+    let other = Store::connect(ClickHouseConfig {
+        turns_cache_mb: 0,
+        ..store.config().clone()
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let again = other
+            .interactions(&Filters::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&again.items).unwrap(),
+            serde_json::to_value(&all.items).unwrap()
+        );
+    }
+    assert_eq!(labels(&all.items[1]).1, vec!["long_wait"]);
 
     store
         .client()
