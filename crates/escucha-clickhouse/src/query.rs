@@ -428,6 +428,24 @@ pub(crate) fn total_of(groups: Groups) -> Measures {
     out
 }
 
+/// Groups keyed first by [`DatePart::Since`]: those from the date on and
+/// those before it, without that key.
+fn by_side(groups: Groups) -> (Groups, Groups) {
+    let (mut after, mut before) = (Groups::new(), Groups::new());
+    for (mut k, m) in groups {
+        let side = if k.is_empty() {
+            String::new()
+        } else {
+            k.remove(0)
+        };
+        match side.as_str() {
+            "1" => after.push((k, m)),
+            _ => before.push((k, m)),
+        }
+    }
+    (after, before)
+}
+
 /// Interactions per label (the groups' only key), most frequent first.
 fn label_counts(groups: Groups) -> Vec<LabelCountRow> {
     let mut out: Vec<LabelCountRow> = groups
@@ -646,14 +664,35 @@ impl Store {
         };
         let theme = [Key::Label(Family::Theme)];
         let ask = |f, keys, need| Ask { f, keys, need };
-        let [totals, prev_totals, now, before]: [Groups; 4] = self
-            .aggregate_all([
+        let midnight = from.timestamp() % 86_400 == 0;
+        let [totals, prev_totals, now, before]: [Groups; 4] = if midnight {
+            // Both periods in one read each, split by day: half the SELECTs
+            // (each costs ClickHouse 18.16 about a millisecond on its own).
+            let both = Filters {
+                from: Some(previous_from),
+                to: Some(to),
+                ..f.clone()
+            };
+            let side = Key::Date(DatePart::Since(from.date_naive()));
+            let need = Need::COUNTS | Need::SCORES;
+            let [totals, themes]: [Groups; 2] = self
+                .aggregate_all([
+                    ask(&both, &[side], need),
+                    ask(&both, &[side, theme[0]], need),
+                ])
+                .await?;
+            let (totals, prev_totals) = by_side(totals);
+            let (now, before) = by_side(themes);
+            [totals, prev_totals, now, before]
+        } else {
+            self.aggregate_all([
                 ask(&current, &[], Need::COUNTS | Need::SCORES),
                 ask(&previous, &[], Need::COUNTS),
                 ask(&current, &theme, Need::COUNTS | Need::SCORES),
                 ask(&previous, &theme, Need::COUNTS),
             ])
-            .await?;
+            .await?
+        };
         let (totals, prev_totals) = (total_of(totals), total_of(prev_totals));
         // Per theme: this period's measures and the previous period's count.
         let mut by: BTreeMap<String, (Measures, u64)> = BTreeMap::new();

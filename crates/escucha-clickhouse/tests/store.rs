@@ -208,6 +208,22 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
     assert_eq!(g.gaps[0].theme, "long_wait", "ranked by volume");
     let tr = g.gaps.iter().find(|x| x.theme == "transfer").unwrap();
     assert_eq!((tr.count, tr.previous_count, tr.change), (1, 1, Some(0.0)));
+    // From midnight both periods are read at once, split by day: the same gaps.
+    let midnight = |d: u32| Utc.with_ymd_and_hms(2026, 10, d, 0, 0, 0).unwrap();
+    let m = store
+        .gaps(&Filters::default(), midnight(11), midnight(21), 1)
+        .await
+        .unwrap();
+    assert_eq!(m.previous_from, midnight(1));
+    assert_eq!(
+        (m.with_text, m.previous_with_text),
+        (g.with_text, g.previous_with_text)
+    );
+    assert_eq!((m.with_text, m.previous_with_text), (6, 2));
+    assert_eq!(
+        serde_json::to_value(&m.gaps).unwrap(),
+        serde_json::to_value(&g.gaps).unwrap()
+    );
 
     // Series: one point per day with data; counts per label.
     let points = store

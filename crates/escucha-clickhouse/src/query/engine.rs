@@ -279,12 +279,15 @@ impl From<LabelKind> for Family {
     }
 }
 
-/// A calendar part of a day (UTC), rendered `YYYY-MM-DD`.
+/// A calendar part of a day (UTC), rendered `YYYY-MM-DD`, or the side of a
+/// date the day is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatePart {
     Day,
     Week,
     Month,
+    /// `1` from the date on, `0` before it.
+    Since(NaiveDate),
 }
 
 impl DatePart {
@@ -293,6 +296,7 @@ impl DatePart {
             DatePart::Day => date.to_string(),
             DatePart::Week => format!("toMonday({date})"),
             DatePart::Month => format!("toStartOfMonth({date})"),
+            DatePart::Since(d) => format!("{date} >= toDate('{}')", d.format("%Y-%m-%d")),
         }
     }
 }
