@@ -428,6 +428,25 @@ pub(crate) fn total_of(groups: Groups) -> Measures {
     out
 }
 
+/// Groups keyed first by a label of [`Family::EmotionOrTheme`]
+/// (`kind|label`): the emotions' and the themes', keyed by the label.
+fn by_family(groups: Groups) -> (Groups, Groups) {
+    let (mut emotions, mut themes) = (Groups::new(), Groups::new());
+    for (mut k, m) in groups {
+        let Some(first) = k.first_mut() else {
+            continue;
+        };
+        if let Some(label) = first.strip_prefix("emotion|") {
+            *first = label.to_string();
+            emotions.push((k, m));
+        } else if let Some(label) = first.strip_prefix("theme|") {
+            *first = label.to_string();
+            themes.push((k, m));
+        }
+    }
+    (emotions, themes)
+}
+
 /// Groups keyed first by [`DatePart::Since`]: those from the date on and
 /// those before it, without that key.
 fn by_side(groups: Groups) -> (Groups, Groups) {
@@ -465,10 +484,10 @@ impl Store {
     /// Interactions, surveys, NPS/CSAT/CES with their n, and counts and
     /// shares per emotion and theme.
     pub async fn summary(&self, f: &Filters, min_n: u64) -> Result<Summary, Error> {
-        let emotion = [Key::Label(Family::Emotion)];
-        let theme = [Key::Label(Family::Theme)];
+        // Emotions and themes in one grouping (one SELECT fewer).
+        let labels = [Key::Label(Family::EmotionOrTheme)];
         let need = Need::COUNTS;
-        let [totals, emotions, themes]: [Groups; 3] = self
+        let [totals, labels]: [Groups; 2] = self
             .aggregate_all([
                 Ask {
                     f,
@@ -477,16 +496,12 @@ impl Store {
                 },
                 Ask {
                     f,
-                    keys: &emotion,
-                    need,
-                },
-                Ask {
-                    f,
-                    keys: &theme,
+                    keys: &labels,
                     need,
                 },
             ])
             .await?;
+        let (emotions, themes) = by_family(labels);
         let (totals, emotions, themes) = (
             total_of(totals),
             label_counts(emotions),
