@@ -45,6 +45,17 @@ async fn fresh_store(name: &str) -> Store {
     store
 }
 
+async fn drop_database(store: &Store) {
+    store
+        .client()
+        .clone()
+        .with_database("default")
+        .query(&format!("DROP DATABASE {}", store.config().database))
+        .execute()
+        .await
+        .unwrap();
+}
+
 fn label(id: &str, start: usize, end: usize) -> Label {
     Label {
         label: id.into(),
@@ -564,14 +575,7 @@ async fn replayed_batches_are_never_counted_twice_and_queries_match_hand_counts(
             serde_json::json!({"first_emotion": "frustration", "recovery_rate": 50.0, "recovery_rate_n": 2, "agent_empathy": 0.6, "agent_empathy_n": 2})
         ]
     );
-    store
-        .client()
-        .clone()
-        .with_database("default")
-        .query(&format!("DROP DATABASE {}", store.config().database))
-        .execute()
-        .await
-        .unwrap();
+    drop_database(&store).await;
 }
 
 /// The first turn's text and emotions of interaction `x` in the drill-down.
@@ -721,14 +725,7 @@ async fn drill_down_turns_follow_every_new_version() {
         .iter()
         .all(|i| i.turns[0].emotions[0].label == "relief"));
 
-    store
-        .client()
-        .clone()
-        .with_database("default")
-        .query(&format!("DROP DATABASE {}", store.config().database))
-        .execute()
-        .await
-        .unwrap();
+    drop_database(&store).await;
 }
 
 #[tokio::test]
@@ -822,14 +819,7 @@ async fn turns_stored_without_their_labels_take_them_from_labels() {
     }
     assert_eq!(labels(&all.items[1]).1, vec!["long_wait"]);
 
-    store
-        .client()
-        .clone()
-        .with_database("default")
-        .query(&format!("DROP DATABASE {}", store.config().database))
-        .execute()
-        .await
-        .unwrap();
+    drop_database(&store).await;
 }
 
 #[tokio::test]
@@ -1115,14 +1105,7 @@ async fn kpis_match_hand_counts() {
             serde_json::json!({"theme": "no_callback", "repeat_contact_rate": 0.0, "repeat_contact_rate_n": 1}),
         ]
     );
-    store
-        .client()
-        .clone()
-        .with_database("default")
-        .query(&format!("DROP DATABASE {}", store.config().database))
-        .execute()
-        .await
-        .unwrap();
+    drop_database(&store).await;
 }
 
 #[tokio::test]
@@ -1206,12 +1189,5 @@ async fn anomalies_and_sent_alerts() {
         vec![ids[0].to_string()]
     );
     assert!(store.alerts_sent("http://other").await.unwrap().is_empty());
-    store
-        .client()
-        .clone()
-        .with_database("default")
-        .query(&format!("DROP DATABASE {}", store.config().database))
-        .execute()
-        .await
-        .unwrap();
+    drop_database(&store).await;
 }
