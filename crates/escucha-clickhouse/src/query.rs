@@ -436,13 +436,13 @@ fn by_family(groups: Groups) -> (Groups, Groups) {
         let Some(first) = k.first_mut() else {
             continue;
         };
-        if let Some(label) = first.strip_prefix("emotion|") {
-            *first = label.to_string();
-            emotions.push((k, m));
-        } else if let Some(label) = first.strip_prefix("theme|") {
-            *first = label.to_string();
-            themes.push((k, m));
-        }
+        let (to, label) = match Family::kind_and_label(first) {
+            Some(("emotion", label)) => (&mut emotions, label.to_string()),
+            Some(("theme", label)) => (&mut themes, label.to_string()),
+            _ => continue,
+        };
+        *first = label;
+        to.push((k, m));
     }
     (emotions, themes)
 }
@@ -452,13 +452,8 @@ fn by_family(groups: Groups) -> (Groups, Groups) {
 fn by_side(groups: Groups) -> (Groups, Groups) {
     let (mut after, mut before) = (Groups::new(), Groups::new());
     for (mut k, m) in groups {
-        let side = if k.is_empty() {
-            String::new()
-        } else {
-            k.remove(0)
-        };
-        match side.as_str() {
-            "1" => after.push((k, m)),
+        match engine::take_first(&mut k).as_deref() {
+            Some("1") => after.push((k, m)),
             _ => before.push((k, m)),
         }
     }
@@ -824,6 +819,9 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// The most drill-down filter sets whose window is remembered.
+pub(crate) const DRILL_WINDOWS_KEPT: u64 = 1024;
+
 /// The columns of [`ListRow`].
 const LIST_COLUMNS: &str = "interaction_id, pipeline, kind, channel, occurred_at, \
      language, queue, team, agent, product, nps, csat, ces, wait_seconds, transfers, resolved, \
@@ -921,6 +919,27 @@ pub(crate) struct LabelRow {
 /// The columns of [`LabelRow`] in `labels`.
 pub(crate) const LABEL_COLUMNS: &str = "pipeline, interaction_id, turn_index, label_kind, label, \
      confidence, evidence_start, evidence_end, engine, version";
+
+/// The labels of `turns`: those stored with each turn, and for turns
+/// stored before they carried them, their rows among `stored_apart` (rows
+/// of `labels`).
+pub(crate) fn labels_of(turns: &[TurnRow], stored_apart: Vec<LabelRow>) -> Vec<LabelRow> {
+    let apart: BTreeSet<(&str, &str, u32)> = turns
+        .iter()
+        .filter(|t| t.labelled == 0)
+        .map(|t| (t.pipeline.as_str(), t.interaction_id.as_str(), t.turn_index))
+        .collect();
+    stored_apart
+        .into_iter()
+        .filter(|l| apart.contains(&(l.pipeline.as_str(), l.interaction_id.as_str(), l.turn_index)))
+        .chain(
+            turns
+                .iter()
+                .filter(|t| t.labelled != 0)
+                .flat_map(TurnRow::labels),
+        )
+        .collect()
+}
 
 /// Keeps the newest version of each key, as `FINAL` would (without its
 /// merge, which costs more than the few rows of a page).
@@ -1027,10 +1046,11 @@ impl Store {
         // found fits in it.
         const WINDOWS: [i64; 4] = [24, 7 * 24, 35 * 24, 0];
         let key = format!("{:?}", f.without_time());
-        let hint = {
-            let known = self.drill_windows.lock().unwrap_or_else(|e| e.into_inner());
-            known.get(&key).copied().unwrap_or(0).min(WINDOWS.len() - 1)
-        };
+        let hint = self
+            .drill_windows
+            .get(&key)
+            .unwrap_or(0)
+            .min(WINDOWS.len() - 1);
         let mut rows = Vec::new();
         let mut used = hint;
         for (i, hours) in WINDOWS.iter().enumerate().skip(hint) {
@@ -1054,13 +1074,7 @@ impl Store {
                 used -= 1;
             }
         }
-        {
-            let mut known = self.drill_windows.lock().unwrap_or_else(|e| e.into_inner());
-            if known.len() >= 1024 {
-                known.clear();
-            }
-            known.insert(key, used);
-        }
+        self.drill_windows.insert(key, used);
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| Cursor {
@@ -1327,30 +1341,13 @@ impl Store {
             |t| (t.pipeline.clone(), t.interaction_id.clone(), t.turn_index),
             |t| t.version,
         );
-        let unlabelled: BTreeSet<(&str, &str, u32)> = turns
-            .iter()
-            .filter(|t| t.labelled == 0)
-            .map(|t| (t.pipeline.as_str(), t.interaction_id.as_str(), t.turn_index))
-            .collect();
-        self.turn_labels_apart
-            .store(!unlabelled.is_empty(), Ordering::Relaxed);
-        if !unlabelled.is_empty() && !apart {
+        let unlabelled = turns.iter().any(|t| t.labelled == 0);
+        self.turn_labels_apart.store(unlabelled, Ordering::Relaxed);
+        if unlabelled && !apart {
             stored_apart = labels_sql.query(self).fetch_all::<LabelRow>().await?;
         }
-        let labels: Vec<LabelRow> = stored_apart
-            .into_iter()
-            .filter(|l| {
-                unlabelled.contains(&(l.pipeline.as_str(), l.interaction_id.as_str(), l.turn_index))
-            })
-            .chain(
-                turns
-                    .iter()
-                    .filter(|t| t.labelled != 0)
-                    .flat_map(TurnRow::labels),
-            )
-            .collect();
         let mut labels = newest(
-            labels,
+            labels_of(&turns, stored_apart),
             |l| {
                 (
                     l.pipeline.clone(),
@@ -1367,7 +1364,6 @@ impl Store {
                 .total_cmp(&a.confidence)
                 .then(a.label.cmp(&b.label))
         });
-        let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
         Ok(rows
             .iter()
             .map(|r| {
@@ -1424,7 +1420,7 @@ impl Store {
                         .collect(),
                 );
                 if whole {
-                    self.kept_turns.keep(r, served.clone(), now_ms);
+                    self.kept_turns.keep(r, served.clone());
                 }
                 served
             })
@@ -1496,10 +1492,11 @@ impl KeptTurns {
         self.cache.as_ref()?.get(&Self::key(r))
     }
 
-    /// Keeps the turns read for `r` (`now_ms`: the time of the read).
-    fn keep(&self, r: &ListRow, turns: Arc<Vec<ServedTurn>>, now_ms: u64) {
+    /// Keeps the turns just read for `r`.
+    fn keep(&self, r: &ListRow, turns: Arc<Vec<ServedTurn>>) {
         if let Some(cache) = &self.cache {
             // The version is the write's time in milliseconds.
+            let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
             if now_ms.saturating_sub(r.version) >= self.settle_ms {
                 cache.insert(Self::key(r), turns);
             }

@@ -61,11 +61,9 @@ pub struct Store {
     server_version: String,
     pub(crate) rollup: Arc<RollupState>,
     /// Per drill-down filter set, the window that last held its page.
-    pub(crate) drill_windows: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
-    /// Daily counts of settled days, per read (see `Store::daily_with_text`).
-    pub(crate) settled_days: Arc<
-        std::sync::Mutex<std::collections::HashMap<String, Arc<crate::query::engine::SettledRows>>>,
-    >,
+    pub(crate) drill_windows: moka::sync::Cache<String, usize>,
+    /// Daily counts of settled days, per read (see `Store::daily_rows`).
+    pub(crate) settled_days: moka::sync::Cache<String, Arc<crate::query::engine::SettledRows>>,
     /// The drill-down's turns of recently served interactions.
     pub(crate) kept_turns: crate::query::KeptTurns,
     /// Whether the last turns read held turns stored without their labels.
@@ -112,8 +110,8 @@ impl Store {
             config,
             server_version,
             rollup: Arc::default(),
-            drill_windows: Arc::default(),
-            settled_days: Arc::default(),
+            drill_windows: moka::sync::Cache::new(crate::query::DRILL_WINDOWS_KEPT),
+            settled_days: moka::sync::Cache::new(crate::query::engine::SETTLED_KEPT),
             kept_turns,
             turn_labels_apart: Arc::new(true.into()),
         })

@@ -818,6 +818,16 @@ async fn turns_stored_without_their_labels_take_them_from_labels() {
         );
     }
     assert_eq!(labels(&all.items[1]).1, vec!["long_wait"]);
+    // The conversation view takes them from the same places.
+    for (id, emotions, themes) in [
+        ("new", vec!["gratitude"], vec![]),
+        ("old", vec!["frustration"], vec!["long_wait"]),
+    ] {
+        let detail = store.interaction("surveys", id).await.unwrap().unwrap();
+        assert_eq!(detail.turns[0].emotions, emotions, "{id}");
+        assert_eq!(detail.turns[0].themes, themes, "{id}");
+        assert_eq!(detail.turns[0].labels[0].evidence, vec![[0, 6]], "{id}");
+    }
 
     drop_database(&store).await;
 }

@@ -656,19 +656,23 @@ impl Store {
             .await?;
         // Replayed rows: each turn's and label's newest version, as FINAL keeps.
         let turns = newest(turns, |t| t.turn_index, |t| t.version);
-        let labels = self
-            .client()
-            .query(&format!(
-                "SELECT {LABEL_COLUMNS} FROM labels WHERE pipeline = ? AND interaction_id = ? \
-                 AND occurred_at = toDateTime(?)"
-            ))
-            .bind(pipeline)
-            .bind(id)
-            .bind(r.occurred_at)
-            .fetch_all::<LabelRow>()
-            .await?;
+        // Turns carry their labels; those stored before take them from `labels`.
+        let stored_apart = if turns.iter().any(|t| t.labelled == 0) {
+            self.client()
+                .query(&format!(
+                    "SELECT {LABEL_COLUMNS} FROM labels WHERE pipeline = ? AND interaction_id = ? \
+                     AND occurred_at = toDateTime(?)"
+                ))
+                .bind(pipeline)
+                .bind(id)
+                .bind(r.occurred_at)
+                .fetch_all::<LabelRow>()
+                .await?
+        } else {
+            Vec::new()
+        };
         let mut labels = newest(
-            labels,
+            labels_of(&turns, stored_apart),
             |l| (l.turn_index, l.label_kind.clone(), l.label.clone()),
             |l| l.version,
         );
@@ -1128,7 +1132,8 @@ impl Store {
                 match family {
                     None => entry.with_text = counts,
                     Some(_) => {
-                        let Some((kind, label)) = k.last().and_then(|l| l.split_once('|')) else {
+                        let Some((kind, label)) = k.last().and_then(|l| Family::kind_and_label(l))
+                        else {
                             continue;
                         };
                         entry

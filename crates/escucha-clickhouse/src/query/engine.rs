@@ -255,6 +255,12 @@ impl Family {
         }
     }
 
+    /// A key of [`Family::EmotionOrTheme`], `kind|label`, as its kind and
+    /// label.
+    pub(crate) fn kind_and_label(key: &str) -> Option<(&str, &str)> {
+        key.split_once('|')
+    }
+
     /// The rollup's condition on `label_kind` for this family and the key
     /// it groups by, when the per-label grains hold it.
     pub(crate) fn rollup_label(self) -> Option<(&'static str, &'static str)> {
@@ -794,7 +800,7 @@ pub(crate) struct SettledRows {
 
 /// The most reads whose settled days are kept (about 3 MB each for a year
 /// of 10 M interactions).
-const SETTLED_KEPT: usize = 16;
+pub(crate) const SETTLED_KEPT: u64 = 16;
 
 /// The key of a row of [`daily_rollup_sql`] for a grouping by `keys`, or
 /// `None` when the row is not one of its groups.
@@ -831,8 +837,8 @@ pub(crate) struct DailyRow {
 }
 
 /// Removes and returns the first key of a row (the statement tag of a
-/// `UNION ALL` or the day of a dated read).
-fn take_first(keys: &mut Vec<String>) -> Option<String> {
+/// `UNION ALL`, the day of a dated read, or a [`DatePart::Since`] side).
+pub(crate) fn take_first(keys: &mut Vec<String>) -> Option<String> {
     (!keys.is_empty()).then(|| keys.remove(0))
 }
 
@@ -1129,12 +1135,7 @@ impl Store {
         };
         let settled_sql = daily_rollup_sql(f, &settled, grains, columns, PART_SETTLED);
         let key = settled_sql.inline();
-        let kept = self
-            .settled_days
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
+        let kept = self.settled_days.get(&key);
         // The versions come first: a statement's reads take the table's
         // parts in order, so a rewrite landing between them leaves rows
         // newer than their versions (read again next time), never older.
@@ -1173,11 +1174,7 @@ impl Store {
                     rewrites,
                     rows: settled_rows,
                 });
-                let mut known = self.settled_days.lock().unwrap_or_else(|e| e.into_inner());
-                if known.len() >= SETTLED_KEPT {
-                    known.clear();
-                }
-                known.insert(key, entry.clone());
+                self.settled_days.insert(key, entry.clone());
                 entry
             }
         };
